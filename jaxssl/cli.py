@@ -1,0 +1,106 @@
+"""`jaxssl prepare | pretrain | evaluate | demo | bench` -- the command line.
+
+Configs: `--config FILE` (a Python file with get_config()), then any number of `--config.KEY=VALUE`
+overrides, e.g. `jaxssl pretrain --config experiments/configs/vicreg_fmnist.py --workdir runs/v
+--config.batch_size=512`.
+"""
+import argparse
+import logging
+import sys
+
+
+def _split_overrides(argv):
+  rest, overrides = [], []
+  for arg in argv:
+    if arg.startswith('--config.'):
+      overrides.append(arg[len('--config.'):])
+    else:
+      rest.append(arg)
+  return rest, overrides
+
+
+def _parser():
+  parser = argparse.ArgumentParser(prog='jaxssl', description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  sub = parser.add_subparsers(dest='command', required=True)
+
+  p = sub.add_parser('prepare', help='build a local data set as array_record (no TensorFlow)')
+  p.add_argument('name', help='fashion_mnist_idx | cifar10_pickle | cifar100_pickle')
+  p.add_argument('--data-dir', default=None, help='TFDS data dir (default $TFDS_DATA_DIR or '
+                 '~/tensorflow_datasets)')
+  p.add_argument('--source-dir', default=None, help='where the raw files are (IDX / pickles)')
+
+  p = sub.add_parser('pretrain', help='pretrain an SSL encoder (resumes from --workdir)')
+  p.add_argument('--config', default=None, help='config file (default: the embedded VICReg demo)')
+  p.add_argument('--workdir', required=True)
+
+  p = sub.add_parser('evaluate', help='linear probe, kNN and diagnostics of a pretrained run')
+  p.add_argument('--workdir', required=True)
+  p.add_argument('--baselines', action='store_true',
+                 help='also probe the random-init encoder and raw pixels')
+  p.add_argument('--supervised-baseline', action='store_true',
+                 help='also train the same encoder end-to-end with labels')
+
+  p = sub.add_parser('demo', help='the main job: pretrain VICReg on Fashion-MNIST, evaluate, plot')
+  p.add_argument('--workdir', default='runs/demo')
+  p.add_argument('--config', default=None)
+
+  p = sub.add_parser('bench', help='throughput benchmarks')
+  p.add_argument('what', choices=['train', 'estimators'])
+  p.add_argument('--config', default=None)
+  p.add_argument('--steps', type=int, default=20)
+  p.add_argument('--torch', choices=['auto', 'yes', 'no'], default='auto',
+                 help='run the PyTorch anchor side by side (when torch is installed)')
+  return parser
+
+
+def main(argv=None) -> int:
+  argv = sys.argv[1:] if argv is None else list(argv)
+  rest, overrides = _split_overrides(argv)
+  args, unknown = _parser().parse_known_args(rest)
+  logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+  logging.getLogger('absl').setLevel(logging.WARNING)
+  from jaxssl.config import ConfigError, load_config
+  from jaxssl.data import DatasetNotPreparedError
+  try:
+    if args.command == 'bench' and args.what == 'estimators':
+      from jaxssl.estimators import benchmark
+      return benchmark.main(unknown) or 0
+    if unknown:
+      raise ConfigError(f'Unknown arguments {unknown}; config fields are set with '
+                        '--config.KEY=VALUE.')
+    if args.command == 'prepare':
+      from jaxssl import data
+      path = data.prepare(args.name, data_dir=args.data_dir, source_dir=args.source_dir)
+      print(f'Prepared {args.name} in {path}')
+      return 0
+    if args.command == 'pretrain':
+      from jaxssl.train import pretrain
+      config = load_config(args.config, overrides)
+      result = pretrain(config, args.workdir)
+      print(f'Pretrained {result.total_steps if not result.interrupted else int(result.state.step)}'
+            f' steps in {result.wall_seconds:.0f} s; workdir {args.workdir}')
+      return 0
+    if args.command == 'evaluate':
+      from jaxssl.evaluate.run import evaluate_workdir, print_summary
+      summary = evaluate_workdir(args.workdir, baselines=args.baselines,
+                                 supervised_baseline=args.supervised_baseline)
+      print_summary(summary)
+      return 0
+    if args.command == 'demo':
+      from jaxssl.demo import run_demo
+      run_demo(args.workdir, config_path=args.config, overrides=overrides)
+      return 0
+    if args.command == 'bench':
+      from jaxssl.bench import bench_train
+      config = load_config(args.config, overrides)
+      bench_train(config, steps=args.steps, torch_mode=args.torch)
+      return 0
+  except (ConfigError, DatasetNotPreparedError, FileNotFoundError) as error:
+    print(f'jaxssl {args.command}: error: {error}', file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,111 @@
+"""Configs are Python files with `get_config()` returning an `ml_collections.ConfigDict`.
+
+`load_config(path, overrides)` applies `--config.a.b=value` overrides with the type of the existing
+field; an unknown key raises one error listing the valid keys.
+"""
+import ast
+import importlib.util
+import json
+from pathlib import Path
+from typing import Iterable
+
+import ml_collections
+
+
+class ConfigError(ValueError):
+  """A config file or override is invalid."""
+
+
+def _flat_keys(config, prefix=''):
+  keys = []
+  for key, value in config.items():
+    if isinstance(value, ml_collections.ConfigDict):
+      keys += _flat_keys(value, f'{prefix}{key}.')
+    else:
+      keys.append(f'{prefix}{key}')
+  return keys
+
+
+def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
+  path = Path(path)
+  if not path.exists():
+    raise ConfigError(f'Config file {path} does not exist; see experiments/configs/ for examples.')
+  spec = importlib.util.spec_from_file_location(f'jaxssl_config_{path.stem}', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, 'get_config'):
+    raise ConfigError(f'{path} must define get_config() returning an ml_collections.ConfigDict.')
+  return module.get_config()
+
+
+def _parse_value(text: str, current):
+  if isinstance(current, str):
+    return text
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    value = text
+  if isinstance(current, bool):
+    if isinstance(value, str) and value.lower() in ('true', 'false'):
+      return value.lower() == 'true'
+    if not isinstance(value, bool):
+      raise ConfigError(f'expected true/false, got {text!r}')
+  elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+    value = float(value)
+  elif isinstance(current, (tuple, list)) and isinstance(value, (int, float)):
+    value = (value,)
+  elif current is not None and not isinstance(value, type(current)):
+    raise ConfigError(f'expected {type(current).__name__}, got {text!r}')
+  return tuple(value) if isinstance(value, list) else value
+
+
+# Sub-dicts that accept new keys (free-form keyword arguments, checked where they are used).
+OPEN_SECTIONS = ('objective.kwargs', 'model.encoder_kwargs')
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Iterable[str]):
+  """Applies 'a.b=value' strings in place; returns config."""
+  valid = _flat_keys(config)
+  for item in overrides:
+    key, sep, text = item.partition('=')
+    if not sep:
+      raise ConfigError(f'Override {item!r} must look like key=value, e.g. batch_size=512.')
+    parent_key, _, leaf = key.rpartition('.')
+    parent = config
+    for part in parent_key.split('.') if parent_key else []:
+      if part not in parent or not isinstance(parent[part], ml_collections.ConfigDict):
+        parent = None
+        break
+      parent = parent[part]
+    if parent is None or (leaf not in parent and parent_key not in OPEN_SECTIONS):
+      raise ConfigError(f'Unknown config key {key!r}. Valid keys:\n  ' + '\n  '.join(valid))
+    try:
+      value = _parse_value(text, parent[leaf] if leaf in parent else None)
+    except ConfigError as error:
+      raise ConfigError(f'Bad value for {key}: {error}') from None
+    with parent.unlocked() if hasattr(parent, 'unlocked') else _null():
+      parent[leaf] = value
+  return config
+
+
+class _null:
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    return False
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> ml_collections.ConfigDict:
+  """The config at `path` (the embedded default when None) with overrides applied."""
+  if path is None:
+    from jaxssl.default_config import get_config
+    config = get_config()
+  else:
+    config = load_config_file(path)
+  return apply_overrides(config, overrides)
+
+
+def to_json_dict(config: ml_collections.ConfigDict) -> dict:
+  """A JSON-safe dict (tuples become lists) for checkpoints and reports."""
+  return json.loads(config.to_json())

@@ -1,0 +1,61 @@
+"""The embedded default run: VICReg on Fashion-MNIST with the small ConvNet, on the CPU.
+
+Every field a run uses is here, with its default; `experiments/configs/*.py` import this and change a
+few fields. Override any field from the command line: `--config.batch_size=512`.
+"""
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  # Data: a TFDS name prepared in array_record (`jaxssl prepare NAME`); '' data_dir = TFDS default.
+  c.dataset = 'fashion_mnist_idx'
+  c.data_dir = ''
+  c.num_classes = 10
+  c.train_split = 'train'
+  c.test_split = 'test'
+
+  c.model = ml_collections.ConfigDict()
+  c.model.encoder = 'convnet'           # convnet | resnet18 | resnet50 | vit_s16 | vit_b16
+  c.model.encoder_kwargs = ml_collections.ConfigDict()
+  c.model.dtype = 'float32'             # compute dtype; 'bfloat16' on GPU/TPU. Params stay float32.
+  c.model.projector = (512, 512)
+  c.model.projector_last_bn = False
+  c.model.predictor = ()                # e.g. (512, 512) for BYOL / SimSiam / MoCo v3
+
+  c.objective = ml_collections.ConfigDict()
+  c.objective.name = 'vicreg'           # see `jaxssl.objectives.names()`
+  c.objective.kwargs = ml_collections.ConfigDict()  # keyword hyper-parameters; published defaults
+  c.ema_base = 0.99                     # target-network decay for BYOL-style objectives
+
+  # Augmentation presets from `jaxssl.augment` (or full dicts).
+  c.augment = ml_collections.ConfigDict()
+  c.augment.view1 = 'fmnist_view1'
+  c.augment.view2 = 'fmnist_view2'
+
+  c.batch_size = 256                    # global batch (image pairs per step), over all devices
+  c.epochs = 10.0
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = 'adamw'            # sgd | lars | adamw
+  c.optimizer.lr = 2e-3                 # peak lr per 256 images (scaled by batch_size / 256)
+  c.optimizer.scale_lr_by_batch = True
+  c.optimizer.weight_decay = 1e-4
+  c.optimizer.momentum = 0.9
+  c.optimizer.warmup_epochs = 1.0
+  c.optimizer.grad_clip = 0.0
+  c.probe_lr = 1e-3                     # online linear probe (Adam) on stop-gradient features
+
+  c.log_every = 50
+  c.checkpoint_every = 500              # steps; the last step and SIGTERM always checkpoint
+  c.keep_checkpoints = 3
+  c.max_bad_steps = 20                  # stop after this many consecutive non-finite steps
+  c.progress = True
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.batch_size = 1000              # feature-extraction batch
+  c.eval.knn_k = (20, 200)
+
+  c.faults = ml_collections.ConfigDict()
+  c.faults.nan_at_steps = ()            # fault injection for tests of the non-finite guard
+  return c

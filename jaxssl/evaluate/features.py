@@ -1,0 +1,37 @@
+"""Feature extraction for evaluation: the jitted, batch-sharded forward pass in inference mode."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxssl.augment import normalize_batch
+from jaxssl.train.mesh import batch_sharded, make_mesh, replicated
+
+
+def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_size: int = 1000,
+                     mesh=None, projector: bool = False) -> np.ndarray | tuple:
+  """Encoder features h (and projector outputs z when `projector`) for every image, float32.
+
+  Images are only converted and normalised as in `view` (no random augmentation: the standard
+  evaluation protocol). The batch is padded to a multiple of the device count and sharded.
+  """
+  mesh = mesh or make_mesh()
+  n_dev = mesh.devices.size
+  batch_size = max(n_dev, batch_size - batch_size % n_dev)
+  variables = jax.device_put(variables, replicated(mesh))
+
+  @jax.jit
+  def forward(variables, x):
+    h, z, _ = model.apply(variables, normalize_batch(x, view), train=False)
+    return h, z
+
+  hs, zs = [], []
+  for start in range(0, len(images), batch_size):
+    chunk = images[start:start + batch_size]
+    pad = batch_size - len(chunk)
+    if pad:
+      chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
+    h, z = forward(variables, jax.device_put(chunk, batch_sharded(mesh)))
+    hs.append(np.asarray(h)[:batch_size - pad])
+    zs.append(np.asarray(z)[:batch_size - pad])
+  h = np.concatenate(hs)
+  return (h, np.concatenate(zs)) if projector else h

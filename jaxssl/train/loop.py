@@ -1,0 +1,229 @@
+"""`pretrain(config, workdir)`: the training loop, wiring data, model, objective, step and logging.
+
+Auto-resume is the default (big_vision style): an existing checkpoint in `workdir/checkpoints` is
+restored and training continues at its step. The data order is a pure function of (seed, epoch) and
+each step's PRNG key is fold_in(rng, step), so a resumed run is bit-identical to an uninterrupted one
+on the CPU. SIGTERM/SIGINT save a checkpoint at the current step and return cleanly.
+"""
+import dataclasses
+import inspect
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from jaxssl import augment, data, objectives
+from jaxssl.config import ConfigError, to_json_dict
+from jaxssl.models import SSLModel, build_model
+from jaxssl.train import checkpoint as ckpt
+from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
+from jaxssl.train.metrics_log import MetricsWriter
+from jaxssl.train.optim import learning_rate_schedule, make_optimizer
+from jaxssl.train.state import TrainState, create_train_state
+from jaxssl.train.step import make_train_step
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDivergedError(RuntimeError):
+  """Too many consecutive steps with a non-finite loss or gradient."""
+
+
+@dataclasses.dataclass
+class PretrainResult:
+  state: TrainState
+  model: SSLModel
+  steps_per_epoch: int
+  total_steps: int
+  interrupted: bool
+  wall_seconds: float
+  images_per_second: float
+
+
+def view_config(spec) -> dict:
+  """An augmentation view: a preset name from `jaxssl.augment` or a full dict."""
+  if isinstance(spec, str):
+    return augment.get_preset(spec)
+  return dict(spec)
+
+
+def objective_kwargs(objective, config: ml_collections.ConfigDict) -> dict:
+  """The config's objective kwargs, checked against the objective's keyword parameters."""
+  kwargs = dict(config.objective.kwargs)
+  params = inspect.signature(objective.fn).parameters
+  valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and n != 'axis_name']
+  unknown = sorted(set(kwargs) - set(valid))
+  if unknown:
+    raise ConfigError(f'Unknown objective.kwargs {unknown} for objective '
+                      f'{config.objective.name!r}; valid: {valid}.')
+  return kwargs
+
+
+def check_images(images: np.ndarray, config) -> None:
+  if images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise ConfigError(f'Data set {config.dataset!r} gives images of shape {images.shape[1:]}; '
+                      'expected (height, width, 1 or 3) -- NHWC.')
+  if len(images) < config.batch_size:
+    raise ConfigError(f'Data set {config.dataset!r} has {len(images)} training images, fewer than '
+                      f'batch_size={config.batch_size}; lower --config.batch_size.')
+
+
+class _StopSignal:
+  """Records SIGTERM/SIGINT so the loop can checkpoint and exit at a step boundary."""
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      try:
+        self._previous[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # not the main thread
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.received = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+    return False
+
+
+def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
+  """Builds everything the loop needs; also used by benchmarks and tests."""
+  mesh = mesh or make_mesh()
+  check_batch_divisible(config.batch_size, mesh)
+  if train_arrays is None:
+    train_arrays = data.load_arrays(config.dataset, config.train_split,
+                                    data_dir=config.data_dir or None)
+  images, labels = train_arrays
+  check_images(images, config)
+  objective = objectives.get(config.objective.name)
+  kwargs = objective_kwargs(objective, config)
+  if objective.kind in ('predictor_target', 'predictor_stopgrad') and not config.model.predictor:
+    raise ConfigError(f'Objective {config.objective.name!r} needs a predictor head: set '
+                      '--config.model.predictor="(512, 512)" (hidden, output widths).')
+  model = build_model(config.model)
+  steps_per_epoch = len(images) // config.batch_size
+  total_steps = max(int(round(config.epochs * steps_per_epoch)), 1)
+  tx = make_optimizer(config, steps_per_epoch)
+  probe_tx = optax.adam(config.probe_lr)
+  state = create_train_state(jax.random.PRNGKey(config.seed), model, tx, probe_tx, objective,
+                             image_shape=images.shape[1:], num_classes=config.num_classes)
+  state = jax.device_put(state, replicated(mesh))
+  step_fn = make_train_step(
+      model, objective, tx, probe_tx, view1=view_config(config.augment.view1),
+      view2=view_config(config.augment.view2), objective_kwargs=kwargs,
+      schedule=learning_rate_schedule(config, steps_per_epoch), total_steps=total_steps,
+      ema_base=config.ema_base, nan_at_steps=tuple(config.faults.nan_at_steps))
+  jit_step = jax.jit(step_fn, in_shardings=(replicated(mesh), batch_sharded(mesh)),
+                     out_shardings=(replicated(mesh), replicated(mesh)), donate_argnums=0)
+  device_images = jax.device_put(images, replicated(mesh))
+  device_labels = jax.device_put(labels.astype(np.int32), replicated(mesh))
+
+  @jax.jit
+  def gather(indices):
+    batch = {'image': device_images[indices], 'label': device_labels[indices]}
+    return jax.lax.with_sharding_constraint(batch, batch_sharded(mesh))
+
+  return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
+              gather=gather, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+              num_examples=len(images))
+
+
+def batch_indices(seed: int, epoch: int, num_examples: int, batch_size: int) -> jax.Array:
+  """The epoch's (steps, batch) index matrix: a pure function of (seed, epoch)."""
+  key = jax.random.fold_in(jax.random.PRNGKey(seed ^ 0x5EED), epoch)
+  return data.epoch_permutation(key, num_examples, batch_size)
+
+
+def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
+             train_arrays=None, mesh=None, checkpoints: bool = True) -> PretrainResult:
+  """Pretrains `config` in `workdir`, resuming from its latest checkpoint if there is one."""
+  start_time = time.perf_counter()
+  workdir = Path(workdir)
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / '.write_test').touch()
+    (workdir / '.write_test').unlink()
+  except OSError as error:
+    raise ConfigError(f'Cannot write to workdir {workdir}: {error}. Pick a writable --workdir.')
+  parts = setup(config, mesh=mesh, train_arrays=train_arrays)
+  state, total_steps = parts['state'], parts['total_steps']
+  config_json = to_json_dict(config)
+  manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints) if checkpoints else None
+  if manager is not None:
+    restored = ckpt.restore_latest(manager, state, config_json)
+    if restored is not None:
+      state, start = restored
+      log.info('Resumed from step %d in %s.', start, workdir)
+  start = int(state.step)
+  is_main = jax.process_index() == 0
+  writer = MetricsWriter(workdir, resume_step=start, enabled=is_main)
+  spe = parts['steps_per_epoch']
+  bar = tqdm(total=total_steps, initial=start, disable=not (config.progress and is_main),
+             desc=f'pretrain {config.objective.name}', unit='step', dynamic_ncols=True)
+  epoch, order = None, None
+  interrupted = False
+  last_good_saved = start
+  timer_step, timer = start, time.perf_counter()
+  images_per_second = 0.0
+  with _StopSignal() as stop:
+    step = start
+    while step < total_steps:
+      if step // spe != epoch:
+        epoch = step // spe
+        order = batch_indices(config.seed, epoch, parts['num_examples'], config.batch_size)
+      batch = parts['gather'](order[step % spe])
+      state, metrics = parts['step'](state, batch)
+      step += 1
+      bar.update(1)
+      if step % config.log_every == 0 or step == total_steps:
+        metrics = jax.device_get(metrics)
+        now = time.perf_counter()
+        images_per_second = (step - timer_step) * config.batch_size / max(now - timer, 1e-9)
+        timer_step, timer = step, now
+        metrics['images_per_second'] = images_per_second
+        metrics['skipped_steps'] = int(state.skipped_steps)
+        writer.write(step, metrics)
+        bar.set_postfix(loss=f"{metrics['loss']:.3f}", probe=f"{metrics['probe_acc']:.1f}%")
+        if int(state.bad_streak) >= config.max_bad_steps:
+          bar.close()
+          writer.close()
+          raise TrainingDivergedError(
+              f'{int(state.bad_streak)} consecutive steps had a non-finite loss or gradient (up to '
+              f'step {step}); they were skipped. Lower --config.optimizer.lr, set '
+              '--config.optimizer.grad_clip, or use --config.model.dtype=float32. The last good '
+              f'checkpoint (step {last_good_saved}) is kept in {workdir}/checkpoints.')
+      stopping = stop.received is not None
+      if manager is not None and (step % config.checkpoint_every == 0 or step == total_steps
+                                  or stopping):
+        if int(state.bad_streak) == 0:
+          ckpt.save(manager, step, state, config_json)
+          last_good_saved = step
+      if stopping:
+        interrupted = True
+        log.warning('Received %s: checkpoint saved at step %d; rerun the same command to resume.',
+                    stop.received, step)
+        break
+  if manager is not None:
+    manager.wait_until_finished()
+    manager.close()
+  bar.close()
+  writer.close()
+  return PretrainResult(state=state, model=parts['model'], steps_per_epoch=spe,
+                        total_steps=total_steps, interrupted=interrupted,
+                        wall_seconds=time.perf_counter() - start_time,
+                        images_per_second=images_per_second)

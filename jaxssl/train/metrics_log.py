@@ -1,0 +1,49 @@
+"""Metrics to `metrics.jsonl` (one JSON object a line) and TensorBoard (tensorboardX, no TF)."""
+import json
+from pathlib import Path
+
+from tensorboardX import SummaryWriter
+
+
+class MetricsWriter:
+  """Appends metric dicts to `workdir/metrics.jsonl` and TensorBoard event files.
+
+  On resume from step s, lines with step > s (written after the last checkpoint) are dropped first,
+  so the log matches the state: no duplicate steps.
+  """
+
+  def __init__(self, workdir: str | Path, *, resume_step: int = 0, enabled: bool = True):
+    self.enabled = enabled
+    if not enabled:
+      return
+    self.path = Path(workdir) / 'metrics.jsonl'
+    if self.path.exists():
+      kept = [line for line in self.path.read_text().splitlines()
+              if line.strip() and json.loads(line).get('step', 0) <= resume_step]
+      tmp = self.path.with_suffix('.jsonl.tmp')
+      tmp.write_text(''.join(line + '\n' for line in kept))
+      tmp.replace(self.path)
+    self.file = open(self.path, 'a')
+    self.tb = SummaryWriter(str(Path(workdir) / 'tensorboard'))
+
+  def write(self, step: int, metrics: dict) -> None:
+    if not self.enabled:
+      return
+    record = {'step': int(step), **{k: float(v) for k, v in metrics.items()}}
+    self.file.write(json.dumps(record) + '\n')
+    self.file.flush()
+    for key, value in record.items():
+      if key != 'step':
+        self.tb.add_scalar(key, value, step)
+
+  def close(self) -> None:
+    if self.enabled:
+      self.file.close()
+      self.tb.close()
+
+
+def read_metrics(workdir: str | Path) -> list[dict]:
+  path = Path(workdir) / 'metrics.jsonl'
+  if not path.exists():
+    return []
+  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
