@@ -1,0 +1,92 @@
+"""Streaming path for large data sets: a grain pipeline over a random-access source, per process.
+
+Small data sets belong in device memory (`load_arrays` + `epoch_permutation`); this is for data sets
+that do not fit (ImageNet), where each host reads and batches its own shard.
+"""
+from typing import Any, Callable
+
+import grain
+from absl import flags
+import jax
+import numpy as np
+
+
+def _stack(records):
+  images = np.stack([np.asarray(r["image"]) for r in records])
+  labels = np.asarray([r["label"] for r in records], np.int32)
+  return {"image": images, "label": labels}
+
+
+def make_loader(
+    source,
+    *,
+    global_batch_size: int,
+    seed: int,
+    shuffle: bool = True,
+    num_epochs: int | None = None,
+    process_index: int | None = None,
+    process_count: int | None = None,
+    worker_count: int = 0,
+    prefetch: int = 2,
+    map_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> grain.IterDataset:
+  """This process's batches {'image': uint8 (B,H,W,C), 'label': int32 (B,)}, a grain IterDataset.
+
+  B = global_batch_size // process_count. With n = len(source), P = process_count and
+  S = n // P, process p reads the contiguous shard [p * S, (p + 1) * S) (the last n % P examples
+  are dropped, so every process yields the same number of batches). Within its shard each epoch
+  is a permutation seeded by (seed, epoch), cut into S // B full batches (the remainder is
+  dropped): every example appears at most once per epoch, all but the remainder exactly once.
+  `num_epochs=None` repeats forever.
+
+  Records are fetched a batch at a time with the source's `__getitems__` (array_record reads in
+  parallel) and `map_fn`, if given, is applied to each record dict before stacking (e.g. to resize
+  variable-size images). `prefetch` batches are read ahead by as many threads (0: synchronous);
+  `worker_count > 0` moves the reading to that many worker processes (`mp_prefetch`).
+
+  Checkpointing: `it = iter(loader)` is a grain `DatasetIterator`; `it.get_state()` returns a small
+  dict (the position in the stream) and `iter(loader).set_state(state)` resumes exactly there,
+  given the same source and arguments.
+  """
+  if process_index is None:
+    process_index = jax.process_index()
+  if process_count is None:
+    process_count = jax.process_count()
+  if process_count <= 0 or not 0 <= process_index < process_count:
+    raise ValueError(
+        f"process_index {process_index} must be in [0, process_count={process_count}).")
+  if global_batch_size <= 0 or global_batch_size % process_count:
+    raise ValueError(
+        f"global_batch_size {global_batch_size} must be a positive multiple of process_count "
+        f"{process_count} (each process loads global_batch_size / process_count examples).")
+  if num_epochs is not None and num_epochs <= 0:
+    raise ValueError(f"num_epochs must be positive or None (forever), got {num_epochs}.")
+  if not 0 <= seed < 2**32:
+    raise ValueError(f"seed must be in [0, 2**32), got {seed}.")
+  batch_size = global_batch_size // process_count
+  shard = len(source) // process_count
+  if shard < batch_size:
+    raise ValueError(
+        f"this process's shard has {shard} examples ({len(source)} over {process_count} "
+        f"processes), fewer than its batch of {batch_size}: no full batch.")
+
+  def fetch(indices):
+    records = source.__getitems__([int(i) for i in indices])
+    if map_fn is not None:
+      records = [map_fn(r) for r in records]
+    return _stack(records)
+
+  start = process_index * shard
+  ds = grain.MapDataset.range(start, start + shard)
+  if shuffle:
+    ds = ds.shuffle(seed=seed)
+  ds = ds.batch(batch_size, drop_remainder=True).map(fetch)
+  ds = ds.repeat(num_epochs)
+  ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch))
+  if worker_count > 0:
+    if not flags.FLAGS.is_parsed():
+      # grain 0.2.18's mp_prefetch reads an absl flag and fails unless flags were parsed (as under
+      # absl.app.run); outside absl, use the defaults.
+      flags.FLAGS.mark_as_parsed()
+    ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
+  return ds
