@@ -40,7 +40,8 @@ def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
 
 def _parse_value(text: str, current):
   if isinstance(current, str):
-    return text
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in '"\''
+    return text[1:-1] if quoted else text
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):

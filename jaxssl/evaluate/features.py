@@ -3,8 +3,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxssl.augment import normalize_batch
 from jaxssl.train.mesh import batch_sharded, make_mesh, replicated
+
+
+def normalize_batch(images: jax.Array, view: dict) -> jax.Array:
+  """uint8 -> [0, 1] float32, then the view's `normalize` stage (no random transforms)."""
+  x = images.astype(jnp.float32)
+  if images.dtype == jnp.uint8:
+    x = x / 255.0
+  norm = view.get('normalize')
+  if norm:
+    x = (x - jnp.asarray(norm['mean'], jnp.float32)) / jnp.asarray(norm['std'], jnp.float32)
+  return x
 
 
 def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_size: int = 1000,
@@ -12,7 +22,7 @@ def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_
   """Encoder features h (and projector outputs z when `projector`) for every image, float32.
 
   Images are only converted and normalised as in `view` (no random augmentation: the standard
-  evaluation protocol). The batch is padded to a multiple of the device count and sharded.
+  evaluation protocol); `view=None` feeds them as they are (already augmented float views). The batch is padded to a multiple of the device count and sharded.
   """
   mesh = mesh or make_mesh()
   n_dev = mesh.devices.size
@@ -21,7 +31,8 @@ def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_
 
   @jax.jit
   def forward(variables, x):
-    h, z, _ = model.apply(variables, normalize_batch(x, view), train=False)
+    x = x.astype(jnp.float32) if view is None else normalize_batch(x, view)
+    h, z, _ = model.apply(variables, x, train=False)
     return h, z
 
   hs, zs = [], []

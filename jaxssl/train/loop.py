@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from jaxssl import augment, data, objectives
 from jaxssl.config import ConfigError, to_json_dict
+from jaxssl.io import atomic_write_json
 from jaxssl.models import SSLModel, build_model
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
@@ -150,8 +151,13 @@ def batch_indices(seed: int, epoch: int, num_examples: int, batch_size: int) -> 
 
 
 def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
-             train_arrays=None, mesh=None, checkpoints: bool = True) -> PretrainResult:
-  """Pretrains `config` in `workdir`, resuming from its latest checkpoint if there is one."""
+             train_arrays=None, mesh=None, checkpoints: bool = True,
+             stop_after_steps: int | None = None) -> PretrainResult:
+  """Pretrains `config` in `workdir`, resuming from its latest checkpoint if there is one.
+
+  `train_arrays` (images, labels) replaces the config's data set (tests, notebooks);
+  `stop_after_steps` ends this call after that many steps (checkpointed), as a preemption would.
+  """
   start_time = time.perf_counter()
   workdir = Path(workdir)
   try:
@@ -171,6 +177,8 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
       log.info('Resumed from step %d in %s.', start, workdir)
   start = int(state.step)
   is_main = jax.process_index() == 0
+  if is_main:
+    atomic_write_json(workdir / 'config.json', config_json)
   writer = MetricsWriter(workdir, resume_step=start, enabled=is_main)
   spe = parts['steps_per_epoch']
   bar = tqdm(total=total_steps, initial=start, disable=not (config.progress and is_main),
@@ -207,7 +215,8 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
               f'step {step}); they were skipped. Lower --config.optimizer.lr, set '
               '--config.optimizer.grad_clip, or use --config.model.dtype=float32. The last good '
               f'checkpoint (step {last_good_saved}) is kept in {workdir}/checkpoints.')
-      stopping = stop.received is not None
+      stopping = stop.received is not None or (stop_after_steps is not None
+                                               and step - start >= stop_after_steps)
       if manager is not None and (step % config.checkpoint_every == 0 or step == total_steps
                                   or stopping):
         if int(state.bad_streak) == 0:
@@ -215,8 +224,8 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
           last_good_saved = step
       if stopping:
         interrupted = True
-        log.warning('Received %s: checkpoint saved at step %d; rerun the same command to resume.',
-                    stop.received, step)
+        log.warning('Stopped (%s): checkpoint saved at step %d; rerun the same command to resume.',
+                    stop.received or 'stop_after_steps', step)
         break
   if manager is not None:
     manager.wait_until_finished()

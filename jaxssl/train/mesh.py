@@ -3,6 +3,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxssl.config import ConfigError
+
 DATA_AXIS = 'data'
 
 
@@ -28,5 +30,5 @@ def check_batch_divisible(batch_size: int, mesh: Mesh) -> None:
   n = mesh.shape[DATA_AXIS]
   if batch_size % n:
     lower, upper = batch_size - batch_size % n, batch_size + n - batch_size % n
-    raise ValueError(f'batch_size={batch_size} is not divisible by the {n} devices of the data axis '
+    raise ConfigError(f'batch_size={batch_size} is not divisible by the {n} devices of the data axis '
                      f'(remainder {batch_size % n}); use {lower} or {upper}.')

@@ -1,0 +1,132 @@
+"""`jaxssl evaluate --workdir DIR`: offline linear probe, kNN, diagnostics, plots and a report.
+
+Loads the run's config (`DIR/config.json`) and latest checkpoint, extracts frozen features once with
+the sharded forward pass, and writes `DIR/summary.json`, PNG plots and `DIR/report.md`.
+"""
+import json
+import time
+from pathlib import Path
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxssl import augment, data
+from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report
+from jaxssl.evaluate.features import extract_features
+from jaxssl.io import atomic_write_json
+from jaxssl.train import checkpoint as ckpt
+from jaxssl.train.loop import setup, view_config
+from jaxssl.train.metrics_log import read_metrics
+
+
+def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
+  path = Path(workdir) / 'config.json'
+  if not path.exists():
+    raise FileNotFoundError(f'{path} not found: {workdir} is not a pretraining workdir. Run '
+                            f'`jaxssl pretrain --workdir {workdir}` first.')
+  return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def _variables(state):
+  return {'params': state.params, 'batch_stats': state.batch_stats}
+
+
+def probe_scores(train_x, train_y, test_x, test_y, *, num_classes, seed, prefix):
+  result = linear_probe.linear_probe(train_x, train_y, test_x, test_y, num_classes=num_classes,
+                                     key=jax.random.PRNGKey(seed))
+  return {f'{prefix}linear_top1': float(result['top1']), f'{prefix}linear_top5': float(result['top5'])}
+
+
+def evaluate_workdir(workdir: str | Path, *, baselines: bool = False,
+                     supervised_baseline: bool = False, state=None, config=None,
+                     arrays=None) -> dict:
+  """Evaluates the run in `workdir`; returns the summary dict (also written to summary.json)."""
+  start = time.perf_counter()
+  workdir = Path(workdir)
+  config = config or load_run_config(workdir)
+  if arrays is None:
+    data_dir = config.data_dir or None
+    arrays = (data.load_arrays(config.dataset, config.train_split, data_dir=data_dir),
+              data.load_arrays(config.dataset, config.test_split, data_dir=data_dir))
+  (train_images, train_labels), (test_images, test_labels) = arrays
+  parts = setup(config, train_arrays=(train_images, train_labels))
+  initial_state = parts['state']
+  if state is None:
+    manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints)
+    restored = ckpt.restore_latest(manager, initial_state,
+                                   json.loads(config.to_json()))
+    manager.close()
+    if restored is None:
+      raise FileNotFoundError(f'No checkpoint in {workdir}/checkpoints; run `jaxssl pretrain '
+                              f'--workdir {workdir}` first.')
+    state = restored[0]
+  model, mesh = parts['model'], parts['mesh']
+  view = view_config(config.augment.view1)
+  extract = lambda variables, images, **kw: extract_features(
+      model, variables, images, view=view, batch_size=config.eval.batch_size, mesh=mesh, **kw)
+  train_h = extract(_variables(state), train_images)
+  test_h, test_z = extract(_variables(state), test_images, projector=True)
+  classes = config.num_classes
+  summary = {'objective': config.objective.name, 'step': int(state.step)}
+  summary.update(probe_scores(train_h, train_labels, test_h, test_labels, num_classes=classes,
+                              seed=config.seed, prefix=''))
+  knn_scores = knn.knn_accuracy(train_h, train_labels, test_h, test_labels,
+                                k=tuple(config.eval.knn_k), num_classes=classes)
+  summary.update(knn_scores)
+  summary['knn_top1'] = float(knn_scores[f'knn_top1_k{config.eval.knn_k[0]}'])
+  if baselines:
+    random_train = extract(_variables(initial_state), train_images)
+    random_test = extract(_variables(initial_state), test_images)
+    summary.update(probe_scores(random_train, train_labels, random_test, test_labels,
+                                num_classes=classes, seed=config.seed, prefix='random_init_'))
+    flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0
+    summary.update(probe_scores(flat(train_images), train_labels, flat(test_images), test_labels,
+                                num_classes=classes, seed=config.seed, prefix='raw_pixels_'))
+  if supervised_baseline:
+    from jaxssl.train.supervised import train_supervised
+    summary['supervised_top1'] = float(train_supervised(config, (train_images, train_labels),
+                                                        (test_images, test_labels)))
+
+  # Information diagnostics on two augmented views of the test set.
+  key = jax.random.PRNGKey(config.seed + 1)
+  view1, view2 = view_config(config.augment.view1), view_config(config.augment.view2)
+  sample = test_images[:min(len(test_images), 4096)]
+  v1, v2 = augment.two_views(  # already augmented and normalised: view=None below
+     jax.numpy.asarray(sample), key, view1, view2)
+  _, z1 = extract_features(model, _variables(state), np.asarray(v1), view=None, mesh=mesh,
+                           batch_size=config.eval.batch_size, projector=True)
+  _, z2 = extract_features(model, _variables(state), np.asarray(v2), view=None, mesh=mesh,
+                           batch_size=config.eval.batch_size, projector=True)
+  diag = diagnostics.diagnose(z1, z2, key, cheap=False)
+  summary.update({f'diag/{k}': float(v) for k, v in diag.items()})
+  collapsed, reason = diagnostics.is_collapsed(diag)
+  summary['collapsed'] = bool(collapsed)
+  summary['collapse_reason'] = reason
+  summary['eval_seconds'] = time.perf_counter() - start
+
+  figures = []
+  history = read_metrics(workdir)
+  if history:
+    figures.append(plots.plot_loss_terms(history, workdir / 'loss_terms.png'))
+    figures.append(plots.plot_accuracy(history, workdir / 'probe_accuracy.png',
+                                       final={'offline linear': summary['linear_top1']}))
+  figures.append(plots.plot_eigenspectrum({'projector': z1, 'backbone': test_h},
+                                          workdir / 'eigenspectrum.png'))
+  figures.append(plots.plot_embedding_2d(test_h[:5000], test_labels[:5000],
+                                         workdir / 'embedding_2d.png'))
+  summary['plots'] = [Path(f).name for f in figures]
+  atomic_write_json(workdir / 'summary.json', summary)
+  report.write_report(workdir, json.loads(config.to_json()), summary, figures)
+  return summary
+
+
+def print_summary(summary: dict) -> None:
+  rows = [(k, v) for k, v in summary.items() if isinstance(v, (int, float)) and not
+          isinstance(v, bool)]
+  width = max(len(k) for k, _ in rows)
+  print('-' * (width + 14))
+  for key, value in rows:
+    print(f'{key:<{width}}  {value:>10.3f}' if isinstance(value, float) else
+          f'{key:<{width}}  {value:>10d}')
+  print('-' * (width + 14))
