@@ -27,6 +27,8 @@ def _flat_keys(config, prefix=''):
 
 
 def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
+  """Runs `get_config()` of a config file; `file.py:ARG` calls `get_config('ARG')`."""
+  path, _, arg = str(path).partition(':')
   path = Path(path)
   if not path.exists():
     raise ConfigError(f'Config file {path} does not exist; see experiments/configs/ for examples.')
@@ -35,7 +37,7 @@ def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
   spec.loader.exec_module(module)
   if not hasattr(module, 'get_config'):
     raise ConfigError(f'{path} must define get_config() returning an ml_collections.ConfigDict.')
-  return module.get_config()
+  return module.get_config(arg) if arg else module.get_config()
 
 
 def _parse_value(text: str, current):

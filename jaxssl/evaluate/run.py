@@ -33,8 +33,8 @@ def _variables(state):
 
 
 def probe_scores(train_x, train_y, test_x, test_y, *, num_classes, seed, prefix):
-  result = linear_probe.linear_probe(train_x, train_y, test_x, test_y, num_classes=num_classes,
-                                     key=jax.random.PRNGKey(seed))
+  result = linear_probe(train_x, train_y, test_x, test_y, num_classes=num_classes,
+                        key=jax.random.PRNGKey(seed))
   return {f'{prefix}linear_top1': float(result['top1']), f'{prefix}linear_top5': float(result['top5'])}
 
 

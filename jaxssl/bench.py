@@ -1,0 +1,148 @@
+"""`jaxssl bench train`: throughput of the full training step, side by side with PyTorch.
+
+Times the full jitted step (on-device augmentation + forward/backward + update + online probe) with
+compilation excluded (and reported), the input pipeline alone (device-resident gather, and the grain
+host loader), and -- when PyTorch is installed -- a faithful PyTorch twin of the same model and
+objective in the same invocation, printing the ratio. MFU uses XLA's analytic FLOP count of the
+compiled step and the device's peak (known accelerators, or `--config` field `bench_peak_flops`).
+"""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxssl import data
+from jaxssl.train.loop import batch_indices, setup
+
+# Dense peak FLOP/s per device for MFU (bf16 where the hardware has it).
+PEAK_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'TPU v4': 275e12, 'TPU v5': 197e12}
+
+TORCH_TWIN = Path(__file__).with_name('bench_torch.py')
+
+
+def peak_flops(device) -> float | None:
+  for name, flops in PEAK_FLOPS.items():
+    if name.lower() in device.device_kind.lower():
+      return flops
+  return None
+
+
+def _arrays(config):
+  try:
+    return data.load_arrays(config.dataset, config.train_split, data_dir=config.data_dir or None)
+  except data.DatasetNotPreparedError:
+    side = 28 if 'mnist' in config.dataset else 32
+    channels = 1 if 'mnist' in config.dataset else 3
+    print(f'({config.dataset} not prepared: timing on random images of its shape)')
+    rng = np.random.default_rng(0)
+    return (rng.integers(0, 256, (10 * config.batch_size, side, side, channels), np.uint8),
+            rng.integers(0, config.num_classes, 10 * config.batch_size).astype(np.int32))
+
+
+def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None) -> dict:
+  """Pairs per second of the full step, compile time, and the input pipeline's rates."""
+  arrays = train_arrays if train_arrays is not None else _arrays(config)
+  t0 = time.perf_counter()
+  parts = setup(config, train_arrays=arrays)
+  setup_seconds = time.perf_counter() - t0
+  order = batch_indices(config.seed, 0, parts['num_examples'], config.batch_size)
+  spe = parts['steps_per_epoch']
+  batch = parts['gather'](order[0])
+  t0 = time.perf_counter()
+  compiled = parts['step'].lower(parts['state'], batch).compile()
+  compile_seconds = time.perf_counter() - t0
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float(cost.get('flops', 0.0)) if cost else 0.0
+  state = parts['state']
+  for i in range(warmup):
+    state, metrics = parts['step'](state, parts['gather'](order[i % spe]))
+  jax.block_until_ready(metrics)
+  t0 = time.perf_counter()
+  for i in range(steps):
+    state, metrics = parts['step'](state, parts['gather'](order[(warmup + i) % spe]))
+  jax.block_until_ready(metrics)
+  step_seconds = (time.perf_counter() - t0) / steps
+
+  # Input pipeline alone: the device-resident gather the loop uses...
+  t0 = time.perf_counter()
+  for i in range(steps):
+    out = parts['gather'](order[i % spe])
+  jax.block_until_ready(out)
+  gather_seconds = (time.perf_counter() - t0) / steps
+  # ...and the grain host loader (decode + batch) that streams data sets too large for memory.
+  grain_rate = None
+  try:
+    source = data.load_source(config.dataset, config.train_split, data_dir=config.data_dir or None)
+    it = iter(data.make_loader(source, global_batch_size=config.batch_size, seed=0))
+    next(it)
+    t0 = time.perf_counter()
+    for _ in range(10):
+      next(it)
+    grain_rate = 10 * config.batch_size / (time.perf_counter() - t0)
+  except data.DatasetNotPreparedError:
+    pass
+  device = jax.devices()[0]
+  peak = config.get('bench_peak_flops', 0.0) or peak_flops(device)
+  return {
+      'device': f'{jax.device_count()}x {device.device_kind} ({device.platform})',
+      'batch_size': config.batch_size,
+      'pairs_per_second': config.batch_size / step_seconds,
+      'step_ms': step_seconds * 1e3,
+      'compile_seconds': compile_seconds,
+      'setup_seconds': setup_seconds,
+      'gflops_per_step': flops / 1e9,
+      'mfu': (flops / step_seconds / (peak * jax.device_count())) if peak and flops else None,
+      'device_gather_pairs_per_second': config.batch_size / gather_seconds,
+      'grain_loader_images_per_second': grain_rate,
+  }
+
+
+def torch_twin(config, steps: int = 20) -> dict | None:
+  """Runs `bench_torch.py` (PyTorch twin of the ConvNet demo model) in a subprocess."""
+  try:
+    import torch  # noqa: F401
+  except ImportError:
+    return None
+  if config.model.encoder != 'convnet':
+    print('(PyTorch twin exists for the convnet demo model only; for the GPU ResNet-18 anchor '
+          'run ../shared/anchors/torch_vicreg_step.py)')
+    return None
+  stages = [list(s) for s in config.model.encoder_kwargs.get('stages', ((32, 1), (64, 2),
+                                                                        (128, 2), (256, 2)))]
+  results = {}
+  for mode in ('eager', 'compile'):
+    cmd = [sys.executable, str(TORCH_TWIN), mode, str(config.batch_size), str(steps),
+           repr(stages), repr(list(config.model.projector))]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    line = [l for l in out.stdout.splitlines() if l.startswith('pairs_per_second')]
+    if out.returncode or not line:
+      print(f'(torch {mode} failed: {out.stderr.strip()[-300:]})')
+      continue
+    results[mode] = float(line[0].split()[1])
+  return results
+
+
+def bench_train(config, steps: int = 20, torch_mode: str = 'auto') -> dict:
+  result = time_train_step(config, steps=steps)
+  print(f"jaxssl full step  {result['device']}  batch {result['batch_size']}")
+  print(f"  {result['pairs_per_second']:9.0f} pairs/s   {result['step_ms']:.1f} ms/step   "
+        f"compile {result['compile_seconds']:.1f} s   {result['gflops_per_step']:.1f} GFLOP/step"
+        + (f"   MFU {100 * result['mfu']:.1f}%" if result['mfu'] else ''))
+  print(f"  input pipeline: device gather {result['device_gather_pairs_per_second']:.0f} pairs/s "
+        f"({result['device_gather_pairs_per_second'] / result['pairs_per_second']:.0f}x the step)"
+        + (f"; grain host loader {result['grain_loader_images_per_second']:.0f} images/s "
+           f"({result['grain_loader_images_per_second'] / result['pairs_per_second']:.1f}x)"
+           if result['grain_loader_images_per_second'] else ''))
+  if torch_mode != 'no':
+    twin = torch_twin(config, steps=steps)
+    if twin is None and torch_mode == 'yes':
+      raise RuntimeError('PyTorch is not installed: pip install torch==2.13.0')
+    for mode, rate in (twin or {}).items():
+      print(f"  PyTorch {mode:8s} model step {rate:9.0f} pairs/s   jaxssl/torch = "
+            f"{result['pairs_per_second'] / rate:.2f}x")
+      result[f'torch_{mode}_pairs_per_second'] = rate
+  return result

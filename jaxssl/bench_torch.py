@@ -1,0 +1,76 @@
+"""PyTorch twin of the demo model for `jaxssl bench train` (optional: needs `pip install torch`).
+
+Same ConvNet stages (3x3 conv, BN, ReLU; global average pool), same projector (Linear, BN, ReLU;
+last Linear with bias), VICReg loss, AdamW -- as ../shared/anchors/cpu_demo_step.py, but shaped by
+the jaxssl config. Model step only on pre-made views (no augmentation), which favours PyTorch: the
+jaxssl step it is compared with also augments on device and trains the online probe.
+Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]"
+"""
+import ast
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+def build(stages, projector):
+  layers, cin = [], 1
+  for cout, stride in stages:
+    layers += [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+    cin = cout
+  layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+  for i, width in enumerate(projector):
+    last = i == len(projector) - 1
+    layers.append(nn.Linear(cin, width, bias=last))
+    if not last:
+      layers += [nn.BatchNorm1d(width), nn.ReLU()]
+    cin = width
+  return nn.Sequential(*layers)
+
+
+def vicreg(z1, z2):
+  inv = ((z1 - z2) ** 2).mean()
+
+  def var_cov(z):
+    z = z - z.mean(0)
+    n, d = z.shape
+    v = torch.relu(1 - torch.sqrt(z.var(0) + 1e-4)).mean()
+    c = z.T @ z / (n - 1)
+    off = c - torch.diag(torch.diag(c))
+    return v, (off ** 2).sum() / d
+
+  v1, c1 = var_cov(z1)
+  v2, c2 = var_cov(z2)
+  return 25 * inv + 25 * (v1 + v2) / 2 + c1 + c2
+
+
+def main(argv):
+  mode, batch, steps = argv[0], int(argv[1]), int(argv[2])
+  stages, projector = ast.literal_eval(argv[3]), ast.literal_eval(argv[4])
+  torch.manual_seed(0)
+  net = build(stages, projector)
+  opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-4)
+  x = torch.rand(2 * batch, 1, 28, 28)
+
+  def step(x):
+    z = net(x)
+    loss = vicreg(*z.chunk(2))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+  f = torch.compile(step) if mode == 'compile' else step
+  for _ in range(3):
+    f(x)
+  t = time.perf_counter()
+  for _ in range(steps):
+    f(x)
+  dt = (time.perf_counter() - t) / steps
+  print(f'pairs_per_second {batch / dt:.1f}')
+  print(f'step_ms {dt * 1e3:.1f}')
+
+
+if __name__ == '__main__':
+  main(sys.argv[1:])
