@@ -50,6 +50,16 @@ def _config_diff(saved: dict, current: dict, prefix: str = '') -> list[str]:
   return diffs
 
 
+def _move_aside(manager: ocp.CheckpointManager, step: int) -> None:
+  """Renames a damaged checkpoint to `STEP.corrupt-N` (kept for inspection, ignored by orbax)."""
+  path = Path(manager.directory) / str(step)
+  n = 0
+  while (target := path.with_name(f'{step}.corrupt-{n}')).exists():
+    n += 1
+  path.rename(target)
+  manager.reload()
+
+
 def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
                    config_json: dict) -> tuple[Any, int] | None:
   """Restores the newest readable checkpoint; returns (state, step), or None if there is none.
@@ -64,8 +74,9 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
       saved_config = manager.restore(step, args=ocp.args.Composite(
           config=ocp.args.JsonRestore()))['config']
     except Exception as error:  # noqa: BLE001 -- any read failure means "unusable checkpoint"
-      log.warning('Checkpoint at step %d is unreadable (%s); trying the previous one.', step,
-                  type(error).__name__)
+      log.warning('Checkpoint at step %d is unreadable (%s); moved aside, trying the previous one.',
+                  step, type(error).__name__)
+      _move_aside(manager, step)
       continue
     diffs = _config_diff(saved_config, config_json)
     if diffs:
@@ -78,8 +89,9 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
       jax.block_until_ready(restored)
       return restored, step
     except Exception as error:  # noqa: BLE001
-      log.warning('Checkpoint at step %d is corrupt (%s: %s); trying the previous one.', step,
-                  type(error).__name__, str(error)[:200])
+      log.warning('Checkpoint at step %d is corrupt (%s: %s); moved aside, trying the previous '
+                  'one.', step, type(error).__name__, str(error)[:200])
+      _move_aside(manager, step)
   if steps:
     log.warning('No readable checkpoint in %s; starting from scratch.', manager.directory)
   return None
