@@ -41,10 +41,13 @@ def create_train_state(key: jax.Array, model: SSLModel, tx: optax.GradientTransf
   objective_state = objective.init_state(z.shape[-1]) if objective.kind == 'stateful' else ()
   uses_target = objective.kind == 'predictor_target'
   probe_params = probe_init(probe_key, h.shape[-1], num_classes)
-  return TrainState(
+  state = TrainState(
       step=jnp.zeros((), jnp.int32), params=params, batch_stats=batch_stats,
       opt_state=tx.init(params), objective_state=objective_state,
       target_params=params if uses_target else (),
       target_batch_stats=batch_stats if uses_target else (),
       probe_params=probe_params, probe_opt_state=probe_tx.init(probe_params), rng=rng,
       skipped_steps=jnp.zeros((), jnp.int32), bad_streak=jnp.zeros((), jnp.int32))
+  # Every leaf its own buffer (the EMA target starts as the online params, CorInfoMax's two
+  # covariances as one identity): the step donates its input state, and a buffer is donated once.
+  return jax.tree.map(lambda x: jnp.array(x, copy=True), state)
