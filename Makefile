@@ -25,4 +25,4 @@ demo: setup data
 	$(VENV)/bin/jaxssl demo --workdir $(WORKDIR)
 
 test: setup data
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests

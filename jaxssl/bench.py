@@ -111,12 +111,13 @@ def torch_twin(config, steps: int = 20) -> dict | None:
     print('(PyTorch twin exists for the convnet demo model only; for the GPU ResNet-18 anchor '
           'run ../shared/anchors/torch_vicreg_step.py)')
     return None
-  stages = [list(s) for s in config.model.encoder_kwargs.get('stages', ((32, 1), (64, 2),
-                                                                        (128, 2), (256, 2)))]
+  kw = config.model.encoder_kwargs
+  stages = [list(s) for s in kw.get('stages', ((32, 1), (64, 2), (128, 2), (256, 2)))]
   results = {}
   for mode in ('eager', 'compile'):
     cmd = [sys.executable, str(TORCH_TWIN), mode, str(config.batch_size), str(steps),
-           repr(stages), repr(list(config.model.projector))]
+           repr(stages), repr(list(config.model.projector)), str(kw.get('space_to_depth', 1)),
+           str(kw.get('pool_grid', 1))]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     line = [l for l in out.stdout.splitlines() if l.startswith('pairs_per_second')]
     if out.returncode or not line:

@@ -4,7 +4,7 @@ Same ConvNet stages (3x3 conv, BN, ReLU; global average pool), same projector (L
 last Linear with bias), VICReg loss, AdamW -- as ../shared/anchors/cpu_demo_step.py, but shaped by
 the jaxssl config. Model step only on pre-made views (no augmentation), which favours PyTorch: the
 jaxssl step it is compared with also augments on device and trains the online probe.
-Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]"
+Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID]]
 """
 import ast
 import sys
@@ -14,12 +14,16 @@ import torch
 import torch.nn as nn
 
 
-def build(stages, projector):
+def build(stages, projector, space_to_depth=1, pool_grid=1):
   layers, cin = [], 1
+  if space_to_depth > 1:  # 28x28x1 -> 14x14x4, as jaxssl's ConvNet(space_to_depth=2)
+    layers.append(nn.PixelUnshuffle(space_to_depth))
+    cin = space_to_depth ** 2
   for cout, stride in stages:
     layers += [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
     cin = cout
-  layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+  layers += [nn.AdaptiveAvgPool2d(pool_grid), nn.Flatten()]
+  cin *= pool_grid ** 2
   for i, width in enumerate(projector):
     last = i == len(projector) - 1
     layers.append(nn.Linear(cin, width, bias=last))
@@ -48,8 +52,9 @@ def vicreg(z1, z2):
 def main(argv):
   mode, batch, steps = argv[0], int(argv[1]), int(argv[2])
   stages, projector = ast.literal_eval(argv[3]), ast.literal_eval(argv[4])
+  s2d, grid = (int(argv[5]) if len(argv) > 5 else 1), (int(argv[6]) if len(argv) > 6 else 1)
   torch.manual_seed(0)
-  net = build(stages, projector)
+  net = build(stages, projector, s2d, grid)
   opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-4)
   x = torch.rand(2 * batch, 1, 28, 28)
 

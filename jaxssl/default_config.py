@@ -18,7 +18,11 @@ def get_config() -> ml_collections.ConfigDict:
 
   c.model = ml_collections.ConfigDict()
   c.model.encoder = 'convnet'           # convnet | resnet18 | resnet50 | vit_s16 | vit_b16
-  c.model.encoder_kwargs = ml_collections.ConfigDict()
+  # 28x28x1 -> 14x14x4 (space-to-depth), then 3x3 convs 64-128-256: 2.3x faster per step than a
+  # 32-64-128-256 ConvNet at full resolution on XLA:CPU (see README, Performance). The last 4x4 map
+  # is pooled to 2x2 (1024 features): after 1 epoch, 88.6% linear probe vs 83.9% with global pooling.
+  c.model.encoder_kwargs = ml_collections.ConfigDict(
+      {'space_to_depth': 2, 'stages': ((64, 1), (128, 2), (256, 2)), 'pool_grid': 2})
   c.model.dtype = 'float32'             # compute dtype; 'bfloat16' on GPU/TPU. Params stay float32.
   c.model.projector = (512, 512)
   c.model.projector_last_bn = False
@@ -35,18 +39,18 @@ def get_config() -> ml_collections.ConfigDict:
   c.augment.view2 = 'fmnist_view2'
 
   c.batch_size = 256                    # global batch (image pairs per step), over all devices
-  c.epochs = 10.0
+  c.epochs = 2.5
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adamw'            # sgd | lars | adamw
-  c.optimizer.lr = 2e-3                 # peak lr per 256 images (scaled by batch_size / 256)
+  c.optimizer.lr = 5e-3                 # peak lr per 256 images (scaled by batch_size / 256)
   c.optimizer.scale_lr_by_batch = True
   c.optimizer.weight_decay = 1e-4
   c.optimizer.momentum = 0.9
-  c.optimizer.warmup_epochs = 1.0
+  c.optimizer.warmup_epochs = 0.1
   c.optimizer.grad_clip = 0.0
   c.probe_lr = 1e-3                     # online linear probe (Adam) on stop-gradient features
 
-  c.log_every = 50
+  c.log_every = 25
   c.checkpoint_every = 500              # steps; the last step and SIGTERM always checkpoint
   c.keep_checkpoints = 3
   c.max_bad_steps = 20                  # stop after this many consecutive non-finite steps

@@ -5,6 +5,7 @@ from jaxssl.config import load_config
 
 TINY_OVERRIDES = (
     'model.encoder_kwargs.stages=((8, 1), (16, 2))',
+    'model.encoder_kwargs.pool_grid=1',
     'model.projector=(32, 32)',
     'batch_size=16',
     'epochs=1.0',

@@ -9,18 +9,38 @@ class ConvNet(nn.Module):
   """3x3 conv + BN + ReLU stages, each given as (channels, stride), then global average pooling.
 
   Default: 32-64-128-256 with strides 1-2-2-2 (28 -> 28 -> 14 -> 7 -> 4), 256 features.
+  `space_to_depth=s` first folds s x s pixel blocks into channels (28x28x1 -> 14x14x4 for s=2): a
+  lossless, free reshape that lets the first conv run at a lower resolution.
+  `pool_grid=g` average-pools the last feature map to a g x g grid and flattens it (g=1: global
+  average pooling), keeping coarse spatial layout in the features (g*g*channels of them).
   """
   stages: Sequence[Sequence[int]] = ((32, 1), (64, 2), (128, 2), (256, 2))
+  space_to_depth: int = 1
+  pool_grid: int = 1
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     x = x.astype(self.dtype)
+    if self.space_to_depth > 1:
+      s = self.space_to_depth
+      n, h, w, c = x.shape
+      if h % s or w % s:
+        raise ValueError(f'space_to_depth={s} needs height and width divisible by {s}, got {h}x{w}.')
+      x = x.reshape(n, h // s, s, w // s, s, c).transpose(0, 1, 3, 2, 4, 5)
+      x = x.reshape(n, h // s, w // s, s * s * c)
     for channels, stride in self.stages:
       x = nn.Conv(channels, (3, 3), strides=stride, padding=1, use_bias=False, dtype=self.dtype,
                   param_dtype=self.param_dtype)(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
                        param_dtype=self.param_dtype)(x)
       x = nn.relu(x)
-    return jnp.mean(x, axis=(1, 2))
+    g = self.pool_grid
+    if g == 1:
+      return jnp.mean(x, axis=(1, 2))
+    n, h, w, c = x.shape
+    if h % g or w % g:
+      raise ValueError(f'pool_grid={g} needs the last feature map ({h}x{w}) divisible by {g}.')
+    x = x.reshape(n, g, h // g, g, w // g, c).mean(axis=(2, 4))
+    return x.reshape(n, g * g * c)
