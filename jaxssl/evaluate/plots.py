@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import io
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from jaxssl.io import atomic_write_bytes
 
 LOSS_KEYS = re.compile(r"loss|^objective/")
 ACCURACY_KEYS = re.compile(r"top1|top5|acc|knn")
@@ -32,20 +34,11 @@ def _figure(nrows=1, ncols=1, width=5.0, height=3.2):
 
 
 def _save(fig, path) -> str:
-  """Writes `fig` as PNG to a temporary file beside `path`, then renames it onto `path`."""
-  path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path), suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      fig.savefig(f, format="png", dpi=100)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-  return path
+  """Writes `fig` as PNG atomically (temporary file beside `path`, then rename)."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=100)
+  atomic_write_bytes(path, buffer.getvalue())
+  return os.fspath(path)
 
 
 def read_metrics(metrics) -> list[dict]:

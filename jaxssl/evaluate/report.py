@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
+
+from jaxssl.io import atomic_write_text
 
 
 def _format_value(v) -> str:
@@ -38,19 +39,6 @@ def _to_plain(obj):
   return str(obj)
 
 
-def _write_atomic(path: str, text: str) -> None:
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path), suffix=".tmp")
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(text)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-
-
 def write_report(workdir, config_dict, summary: Mapping[str, object],
                  plots: Sequence = (), *, title: str = "jaxssl run report") -> str:
   """Writes `workdir/report.md` (atomically) and returns its path.
@@ -81,5 +69,5 @@ def write_report(workdir, config_dict, summary: Mapping[str, object],
   lines += ["", "## Config", "", "```json",
             json.dumps(_to_plain(config_dict), indent=2, sort_keys=True), "```", ""]
   path = os.path.join(workdir, "report.md")
-  _write_atomic(path, "\n".join(lines))
+  atomic_write_text(path, "\n".join(lines))
   return path

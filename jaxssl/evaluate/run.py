@@ -38,8 +38,7 @@ def probe_scores(train_x, train_y, test_x, test_y, *, num_classes, seed, prefix)
   return {f'{prefix}linear_top1': float(result['top1']), f'{prefix}linear_top5': float(result['top5'])}
 
 
-def evaluate_workdir(workdir: str | Path, *, baselines: bool = False,
-                     supervised_baseline: bool = False, state=None, config=None,
+def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None, config=None,
                      arrays=None) -> dict:
   """Evaluates the run in `workdir`; returns the summary dict (also written to summary.json)."""
   start = time.perf_counter()
@@ -83,10 +82,6 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False,
     flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0
     summary.update(probe_scores(flat(train_images), train_labels, flat(test_images), test_labels,
                                 num_classes=classes, seed=config.seed, prefix='raw_pixels_'))
-  if supervised_baseline:
-    from jaxssl.train.supervised import train_supervised
-    summary['supervised_top1'] = float(train_supervised(config, (train_images, train_labels),
-                                                        (test_images, test_labels)))
 
   # Information diagnostics on two augmented views of the test set.
   key = jax.random.PRNGKey(config.seed + 1)

@@ -116,7 +116,7 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
         bad_streak=jnp.where(finite, 0, state.bad_streak + 1))
 
     out = {'loss': loss, 'probe_loss': probe_loss, 'probe_acc': probe_acc,
-           'grad_norm': optax.global_norm(grads), 'finite': finite.astype(jnp.float32),
+           'grad_norm': optax.tree.norm(grads), 'finite': finite.astype(jnp.float32),
            **{f'objective/{k}': v for k, v in metrics.items()}}
     if schedule is not None:
       out['lr'] = schedule(state.step)
