@@ -9,17 +9,13 @@ Use `--config.model.dtype=bfloat16` on a GPU/TPU.
 """
 import ml_collections
 
+from jaxssl import augment
 from jaxssl.config import apply_overrides
 from jaxssl.default_config import get_config as _default
 
-_VIEW = lambda blur, solarize: dict(
-    crop=dict(out_size=(32, 32), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
-    flip=dict(p=0.5),
-    color_jitter=dict(p=0.8, brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1),
-    grayscale=dict(p=0.2),
-    blur=dict(p=blur, sigma=(0.1, 2.0)),
-    solarize=dict(p=solarize, threshold=0.5),
-    normalize=dict(mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616)))
+def _view(preset: str, blur: float) -> dict:
+  """solo-learn's CIFAR view (`jaxssl.augment` preset) with CorInfoMax's blur probability."""
+  return dict(augment.get_preset(preset), blur=dict(p=blur, sigma=(0.1, 2.0)))
 
 _LARS = ('optimizer.name="lars"', 'optimizer.lr=0.3', 'optimizer.weight_decay=1e-4')
 
@@ -58,7 +54,7 @@ def get_config(objective: str = 'corinfomax'):
   c.batch_size = 512
   c.epochs = 1000.0
   c.optimizer.warmup_epochs = 10.0
-  c.augment = ml_collections.ConfigDict({'view1': _VIEW(blur=1.0, solarize=0.0),
-                                         'view2': _VIEW(blur=0.1, solarize=0.2)})
+  c.augment = ml_collections.ConfigDict({'view1': _view('cifar_view1', blur=1.0),
+                                         'view2': _view('cifar_view2', blur=0.1)})
   c.eval.batch_size = 1024
   return apply_overrides(c, OBJECTIVES[objective])

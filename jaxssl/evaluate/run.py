@@ -17,7 +17,6 @@ from jaxssl.evaluate.features import extract_features
 from jaxssl.io import atomic_write_json
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.loop import setup, view_config
-from jaxssl.train.metrics_log import read_metrics
 
 
 def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
@@ -101,7 +100,8 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   summary['eval_seconds'] = time.perf_counter() - start
 
   figures = []
-  history = read_metrics(workdir)
+  metrics_path = workdir / 'metrics.jsonl'
+  history = plots.read_metrics(metrics_path) if metrics_path.exists() else []
   if history:
     figures.append(plots.plot_loss_terms(history, workdir / 'loss_terms.png'))
     figures.append(plots.plot_accuracy(history, workdir / 'probe_accuracy.png',

@@ -4,6 +4,9 @@ from pathlib import Path
 
 from tensorboardX import SummaryWriter
 
+from jaxssl.evaluate.plots import read_metrics
+from jaxssl.io import atomic_write_text
+
 
 class MetricsWriter:
   """Appends metric dicts to `workdir/metrics.jsonl` and TensorBoard event files.
@@ -18,11 +21,9 @@ class MetricsWriter:
       return
     self.path = Path(workdir) / 'metrics.jsonl'
     if self.path.exists():
-      kept = [line for line in self.path.read_text().splitlines()
-              if line.strip() and json.loads(line).get('step', 0) <= resume_step]
-      tmp = self.path.with_suffix('.jsonl.tmp')
-      tmp.write_text(''.join(line + '\n' for line in kept))
-      tmp.replace(self.path)
+      # read_metrics skips a last line cut short by a kill -9 mid-write.
+      kept = [r for r in read_metrics(self.path) if r.get('step', 0) <= resume_step]
+      atomic_write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
     self.file = open(self.path, 'a')
     self.tb = SummaryWriter(str(Path(workdir) / 'tensorboard'))
 
@@ -41,9 +42,3 @@ class MetricsWriter:
       self.file.close()
       self.tb.close()
 
-
-def read_metrics(workdir: str | Path) -> list[dict]:
-  path = Path(workdir) / 'metrics.jsonl'
-  if not path.exists():
-    return []
-  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
