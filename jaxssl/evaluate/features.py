@@ -1,4 +1,6 @@
 """Feature extraction for evaluation: the jitted, batch-sharded forward pass in inference mode."""
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,19 +24,15 @@ def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_
   """Encoder features h (and projector outputs z when `projector`) for every image, float32.
 
   Images are only converted and normalised as in `view` (no random augmentation: the standard
-  evaluation protocol); `view=None` feeds them as they are (already augmented float views). The batch is padded to a multiple of the device count and sharded.
+  evaluation protocol); `view=None` feeds them as they are (already augmented float views). The
+  batch is padded to a multiple of the device count and sharded; batches are dispatched
+  asynchronously and copied to the host at the end.
   """
   mesh = mesh or make_mesh()
   n_dev = mesh.devices.size
   batch_size = max(n_dev, batch_size - batch_size % n_dev)
   variables = jax.device_put(variables, replicated(mesh))
-
-  @jax.jit
-  def forward(variables, x):
-    x = x.astype(jnp.float32) if view is None else normalize_batch(x, view)
-    h, z, _ = model.apply(variables, x, train=False)
-    return h, z
-
+  forward = _forward(model, view)
   hs, zs = [], []
   for start in range(0, len(images), batch_size):
     chunk = images[start:start + batch_size]
@@ -42,7 +40,26 @@ def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_
     if pad:
       chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
     h, z = forward(variables, jax.device_put(chunk, batch_sharded(mesh)))
-    hs.append(np.asarray(h)[:batch_size - pad])
-    zs.append(np.asarray(z)[:batch_size - pad])
-  h = np.concatenate(hs)
-  return (h, np.concatenate(zs)) if projector else h
+    hs.append(h[:batch_size - pad])
+    zs.append(z[:batch_size - pad] if projector else None)
+  h = np.concatenate([np.asarray(x) for x in hs])
+  return (h, np.concatenate([np.asarray(x) for x in zs])) if projector else h
+
+
+_FORWARDS: dict = {}
+
+
+def _forward(model, view: dict | None):
+  """One jitted inference forward per (model, view): repeated extractions reuse its compilation."""
+  cache_key = (repr(model), json.dumps(view, sort_keys=True))
+  if cache_key not in _FORWARDS:
+    @jax.jit
+    def forward(variables, x):
+      x = x.astype(jnp.float32) if view is None else normalize_batch(x, view)
+      h, z, _ = model.apply(variables, x, train=False)
+      return h, z
+
+    if len(_FORWARDS) >= 16:
+      _FORWARDS.pop(next(iter(_FORWARDS)))
+    _FORWARDS[cache_key] = forward
+  return _FORWARDS[cache_key]

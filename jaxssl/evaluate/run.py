@@ -12,7 +12,7 @@ import ml_collections
 import numpy as np
 
 from jaxssl import augment, data
-from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report
+from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
 from jaxssl.evaluate.features import extract_features
 from jaxssl.io import atomic_write_json
 from jaxssl.train import checkpoint as ckpt
@@ -38,8 +38,12 @@ def probe_scores(train_x, train_y, test_x, test_y, *, num_classes, seed, prefix)
 
 
 def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None, config=None,
-                     arrays=None) -> dict:
-  """Evaluates the run in `workdir`; returns the summary dict (also written to summary.json)."""
+                     arrays=None, supervised_baseline: bool = False) -> dict:
+  """Evaluates the run in `workdir`; returns the summary dict (also written to summary.json).
+
+  `supervised_baseline` also trains the same encoder end to end on the labels
+  (`jaxssl.evaluate.supervised`, config.epochs epochs): `supervised_top1` / `supervised_top5`.
+  """
   start = time.perf_counter()
   workdir = Path(workdir)
   config = config or load_run_config(workdir)
@@ -81,13 +85,16 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
     flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0
     summary.update(probe_scores(flat(train_images), train_labels, flat(test_images), test_labels,
                                 num_classes=classes, seed=config.seed, prefix='raw_pixels_'))
+  if supervised_baseline:
+    summary.update(supervised.supervised_baseline(config, (train_images, train_labels),
+                                                  (test_images, test_labels), seed=config.seed))
 
   # Information diagnostics on two augmented views of the test set.
   key = jax.random.PRNGKey(config.seed + 1)
   view1, view2 = view_config(config.augment.view1), view_config(config.augment.view2)
-  sample = test_images[:min(len(test_images), 4096)]
-  v1, v2 = augment.two_views(  # already augmented and normalised: view=None below
-     jax.numpy.asarray(sample), key, view1, view2)
+  sample = test_images[:min(len(test_images), 2048)]
+  two_views = jax.jit(lambda x, k: augment.two_views(x, k, view1, view2))
+  v1, v2 = two_views(jax.numpy.asarray(sample), key)  # augmented + normalised: view=None below
   _, z1 = extract_features(model, _variables(state), np.asarray(v1), view=None, mesh=mesh,
                            batch_size=config.eval.batch_size, projector=True)
   _, z2 = extract_features(model, _variables(state), np.asarray(v2), view=None, mesh=mesh,
@@ -97,6 +104,9 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   collapsed, reason = diagnostics.is_collapsed(diag)
   summary['collapsed'] = bool(collapsed)
   summary['collapse_reason'] = reason
+  warning, reason = diagnostics.collapse_warning(diag)  # RankMe < 10 % of min(N, D), or collapsed
+  summary['collapse_warning'] = bool(warning)
+  summary['collapse_warning_reason'] = reason
   summary['eval_seconds'] = time.perf_counter() - start
 
   figures = []
@@ -106,6 +116,8 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
     figures.append(plots.plot_loss_terms(history, workdir / 'loss_terms.png'))
     figures.append(plots.plot_accuracy(history, workdir / 'probe_accuracy.png',
                                        final={'offline linear': summary['linear_top1']}))
+    if any(key.startswith('diag/') for record in history for key in record):
+      figures.append(plots.plot_online_diagnostics(history, workdir / 'online_diagnostics.png'))
   figures.append(plots.plot_eigenspectrum({'projector': z1, 'backbone': test_h},
                                           workdir / 'eigenspectrum.png'))
   figures.append(plots.plot_embedding_2d(test_h[:5000], test_labels[:5000],

@@ -2,7 +2,10 @@
 from typing import Any, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+
+from jaxssl.models.cpu_conv import conv_general_dilated_matmul_grads
 
 
 class ConvNet(nn.Module):
@@ -17,6 +20,7 @@ class ConvNet(nn.Module):
   stages: Sequence[Sequence[int]] = ((32, 1), (64, 2), (128, 2), (256, 2))
   space_to_depth: int = 1
   pool_grid: int = 1
+  matmul_grads: bool | None = None
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -30,9 +34,13 @@ class ConvNet(nn.Module):
         raise ValueError(f'space_to_depth={s} needs height and width divisible by {s}, got {h}x{w}.')
       x = x.reshape(n, h // s, s, w // s, s, c).transpose(0, 1, 3, 2, 4, 5)
       x = x.reshape(n, h // s, w // s, s * s * c)
+    matmul_grads = self.matmul_grads
+    if matmul_grads is None:
+      matmul_grads = jax.default_backend() == 'cpu'
+    conv_fn = conv_general_dilated_matmul_grads if matmul_grads else None
     for channels, stride in self.stages:
       x = nn.Conv(channels, (3, 3), strides=stride, padding=1, use_bias=False, dtype=self.dtype,
-                  param_dtype=self.param_dtype)(x)
+                  param_dtype=self.param_dtype, conv_general_dilated=conv_fn)(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
                        param_dtype=self.param_dtype)(x)
       x = nn.relu(x)
