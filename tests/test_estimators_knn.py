@@ -6,7 +6,7 @@ import pytest
 from scipy import special
 from scipy.spatial import cKDTree
 
-from jaxssl.estimators import kl_entropy, ksg_mi, tasks
+from jaxssl.estimators import kl_entropy, ksg_mi, tasks, weighted_kl_entropy
 
 
 # Independent reference implementations (cKDTree), written here rather than imported from the
@@ -80,8 +80,10 @@ def test_vmap_over_data_sets_equals_loop():
 
 
 # Ground truth. KSG is within 10 % only in low dimension: at N = 5000 with d = 5 and 10 per
-# variable its known downward bias is 14–25 % and 44–53 % (measured; the SciPy reference above gives
-# the same numbers), so those cases check the documented bias direction instead.
+# variable its known downward bias is 15–25 % and 45–52 % for MI in {0.5, 1, 2, 4} nats (measured
+# over 3 seeds; the SciPy reference above gives the same numbers). Estimator 2, k in 1..20, the LNC
+# correction (Gao et al. 2015) and the 3H form with weighted KL entropies do not bring it within
+# 10 % (issue 5 report), so those cases check the documented bias direction and size instead.
 @pytest.mark.parametrize("mi", [0.5, 1.0, 2.0, 4.0])
 def test_ksg_within_10_percent_in_one_dimension(mi):
   x, y, true = tasks.correlated_gaussian(jax.random.key(int(mi * 4)), 5000, d=1, mi=mi)
@@ -90,11 +92,12 @@ def test_ksg_within_10_percent_in_one_dimension(mi):
 
 @pytest.mark.parametrize("d", [5, 10])
 def test_ksg_high_dimension_is_biased_low_but_ordered(d):
+  low, high = {5: (0.70, 0.90), 10: (0.40, 0.60)}[d]  # documented: 10–30 % / 40–60 % low
   estimates = []
   for mi in (0.5, 2.0, 4.0):
     x, y, true = tasks.correlated_gaussian(jax.random.key(d), 5000, d=d, mi=mi)
     est = float(ksg_mi(x, y))
-    assert 0.3 * true < est < true  # documented: biased towards zero in high dimension
+    assert low * true < est < high * true
     estimates.append(est)
   assert estimates[0] < estimates[1] < estimates[2]
 
@@ -123,13 +126,42 @@ def test_kl_entropy_on_gaussians_within_005_nats_per_dim(d):
 
 
 def test_kl_entropy_on_uniform_cubes():
-  # Within 0.05 nats/dim for d <= 2; beyond that the boundary bias is upwards (documented):
-  # measured +0.07 nats/dim at d = 5 and +0.15 at d = 10 for N = 5000.
+  # Within 0.05 nats/dim for d <= 2 (measured up to d = 4); beyond that the boundary bias is
+  # upwards (documented): measured +0.067 nats/dim at d = 5 and +0.145 at d = 10 for N = 5000.
   for d in (1, 2):
     u, h = tasks.uniform_cube(jax.random.key(d), 5000, d, width=2.0)
     assert abs(float(kl_entropy(u)) - h) / d < 0.05
   u, h = tasks.uniform_cube(jax.random.key(10), 5000, 10, width=2.0)
-  assert float(kl_entropy(u)) > h
+  assert 0.10 < (float(kl_entropy(u)) - h) / 10 < 0.20
+
+
+def reference_weighted_kl(x, k_max):
+  # Weights solved here (pseudo-inverse) from the constraints, not taken from the library.
+  n, d = x.shape
+  ks = np.arange(2, k_max + 1)
+  a = np.stack([np.ones(len(ks))] + [np.exp(special.gammaln(ks + l / d) - special.gammaln(ks))
+                                     for l in (1, 2)])
+  w = np.linalg.pinv(a) @ np.array([1.0, 0.0, 0.0])
+  r = cKDTree(x).query(x, k=k_max + 1)[0][:, 2:]
+  h_k = (special.digamma(n) - special.digamma(ks) + 0.5 * d * np.log(np.pi)
+         - special.gammaln(0.5 * d + 1) + d * np.mean(np.log(r), axis=0))
+  return float(w @ h_k)
+
+
+def test_weighted_kl_entropy_matches_scipy_reference():
+  x = np.random.default_rng(3).standard_normal((257, 3)) * np.array([1.0, 2.0, 0.5])
+  with jax.enable_x64(True):
+    got = float(weighted_kl_entropy(jnp.asarray(x), 12, block_size=64))
+  assert abs(got - reference_weighted_kl(x, 12)) < 1e-6  # tolerance: 1e-6 nats (float64)
+
+
+def test_weighted_kl_entropy_removes_the_boundary_bias_at_d5():
+  # d = 5, N = 5000: within 0.05 nats/dim on the uniform cube (plain KL: +0.067) and the Gaussian.
+  # At d = 10 it is not (measured: uniform +0.03 ± 0.03, Gaussians +0.06 to +0.18 nats/dim).
+  u, h = tasks.uniform_cube(jax.random.key(5), 5000, 5, width=2.0)
+  assert abs(float(weighted_kl_entropy(u)) - h) / 5 < 0.05
+  z, h = tasks.gaussian(jax.random.key(6), 5000, np.diag(np.linspace(0.5, 3.0, 5)))
+  assert abs(float(weighted_kl_entropy(z)) - h) / 5 < 0.05
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -142,6 +174,8 @@ def test_bad_inputs_raise_clear_errors():
     kl_entropy(x, k=10)
   with pytest.raises(ValueError, match="positive integer"):
     kl_entropy(x, k=0)
+  with pytest.raises(ValueError, match="k_max. must be >= 4"):
+    weighted_kl_entropy(x, k_max=3)
   with pytest.raises(ValueError, match="d = 0"):
     kl_entropy(jnp.ones((10, 0)))
   with pytest.raises(ValueError, match="d = 0"):

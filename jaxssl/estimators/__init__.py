@@ -20,7 +20,7 @@ from jaxssl.estimators.critic_bounds import (MineState, barber_agakov, dv, infon
                                              mine_init, nwj, smile, tuba)
 from jaxssl.estimators.gaussian import gaussian_entropy, gaussian_mi
 from jaxssl.estimators.kde import kde_entropy, scott_bandwidth
-from jaxssl.estimators.knn import kl_entropy, ksg_mi
+from jaxssl.estimators.knn import kl_entropy, ksg_mi, weighted_kl_entropy
 from jaxssl.estimators.logdet import logdet_entropy
 from jaxssl.estimators.pairwise import pairwise_bd_entropy, pairwise_kl_entropy
 from jaxssl.estimators.renyi import renyi_entropy, renyi_mi
@@ -47,7 +47,8 @@ __all__ = [
     # critics and training
     "SeparableCritic", "ConcatCritic", "BilinearCritic", "train_critic", "ESTIMATORS",
     # non-parametric and closed-form
-    "ksg_mi", "kl_entropy", "kde_entropy", "scott_bandwidth", "binned_entropy", "binned_mi",
+    "ksg_mi", "kl_entropy", "weighted_kl_entropy", "kde_entropy", "scott_bandwidth",
+    "binned_entropy", "binned_mi",
     "gaussian_entropy", "gaussian_mi", "logdet_entropy", "pairwise_kl_entropy",
     "pairwise_bd_entropy", "renyi_entropy", "renyi_mi",
 ]

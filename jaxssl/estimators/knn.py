@@ -15,7 +15,9 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import digamma, gammaln
+from scipy import special
 
 from jaxssl.estimators import _checks
 
@@ -192,8 +194,9 @@ def ksg_mi(x, y, k: int = 3, *, block_size: int | None = None) -> jax.Array:
 
   Bias: consistent (N → ∞ at fixed k), neither an upper nor a lower bound. At finite N it is
   biased towards zero in high dimension: on correlated Gaussians with 0.5–4 nats at N = 5000 it is
-  within 6 % for d = 1 per variable but 14–24 % low for d = 5 and 44–53 % low for d = 10. It is
-  ≈ 0 for independent variables.
+  within 4 % for d = 1 per variable but 15–25 % low for d = 5 and 45–52 % low for d = 10 (the
+  bias grows with MI). Estimator 2, smaller k (k = 1: still 13–18 % / 38–42 % low) and the LNC
+  correction do not remove it. It is ≈ 0 for independent variables.
 
   Cost: O(N²·(d_x + d_y)) time, O(block_size·N) memory (row blocks, no tree).
 
@@ -274,7 +277,9 @@ def kl_entropy(x, k: int = 3, *, block_size: int | None = None,
 
   Bias: consistent (N → ∞ at fixed k), neither an upper nor a lower bound. At finite N it is
   biased *high* near the boundary of a bounded support, growing with d (uniform cube, N = 5000:
-  ≈ +0.07 nats/dim at d = 5, +0.15 at d = 10); on Gaussians it is within 0.02 nats/dim for d ≤ 10.
+  +0.02 nats/dim at d = 3, +0.067 at d = 5, +0.145 at d = 10; `weighted_kl_entropy` removes most
+  of it); on Gaussians it is within 0.02 nats/dim for d ≤ 10 when well conditioned (diagonal
+  0.5..3), +0.05 at d = 10 for AR(1) ρ = 0.9, more for worse conditioning.
   Duplicate samples (r_i = 0) give −inf.
 
   Cost: O(N²·d) time, O(block_size·N) memory.
@@ -300,3 +305,93 @@ def kl_entropy(x, k: int = 3, *, block_size: int | None = None,
   _checks.check_k(k, n)
   _checks.check_finite("x", x)
   return _kl_entropy(x, int(k), block_size or default_block_size(), bool(fast_distances))
+
+
+def _smallest_k_sorted(dist, k):
+  """The k smallest entries (ascending, ties counted) of each row of `dist` (B, Np).
+
+  Candidates as in `_kth_smallest` (the k chunks with the smallest minima), then `lax.top_k`.
+  """
+  b, n_pad = dist.shape
+  chunked = dist.reshape(b, n_pad // _CHUNK, _CHUNK)
+  chosen = _smallest_k_indices(jnp.min(chunked, axis=2), min(k, n_pad // _CHUNK))
+  candidates = jnp.take_along_axis(chunked, chosen[:, :, None], axis=1).reshape(b, -1)
+  return -jax.lax.top_k(-candidates, k)[0]
+
+
+def bias_cancelling_weights(d: int, k_max: int, powers=(1, 2), k_min: int = 2) -> np.ndarray:
+  """Minimum-norm weights over k = k_min..k_max: Σ w_k = 1, Σ w_k Γ(k + l/d)/Γ(k) = 0 (l ∈ powers).
+
+  E[Ĥ_k] − H has terms c_l·Γ(k + l/d)/(Γ(k)·N^{l/d}) (Berrett, Samworth, Yuan 2019, Thm 1 and §3:
+  l = 2, 4, … from the curvature of a smooth density; Sricharan, Wei, Hero 2013: l = 1 from the
+  boundary of a bounded support), so Σ w_k Ĥ_k has no such terms for l in `powers`.
+  """
+  ks = np.arange(k_min, k_max + 1, dtype=np.float64)
+  rows = [np.ones_like(ks)] + [np.exp(special.gammaln(ks + l / d) - special.gammaln(ks))
+                               for l in powers]
+  target = np.zeros(len(rows))
+  target[0] = 1.0
+  return np.linalg.lstsq(np.stack(rows), target, rcond=None)[0]
+
+
+@functools.partial(jax.jit, static_argnames=("k_max", "block_size"))
+def _weighted_kl_entropy(x, k_max, block_size):
+  n, d = x.shape
+  dtype = x.dtype
+  px = _pad_points(x, jnp.inf)
+  pxt = px.T
+
+  def block(start, xb):
+    del start  # the query itself is the first (distance 0) of the k_max + 1 smallest
+    return _smallest_k_sorted(_sq_euclidean(xb, pxt), k_max + 1)[:, 1:]
+
+  # k = 2..k_max (k = 1 is left out: one duplicate sample would make it −inf).
+  sq_r = _blocked_rows(block, (x,), block_size)[:, 1:]
+  ks = jnp.arange(2, k_max + 1, dtype=dtype)
+  log_unit_ball = 0.5 * d * jnp.log(jnp.pi) - gammaln(0.5 * d + 1.0)
+  h_k = (digamma(jnp.asarray(n, dtype)) - digamma(ks) + log_unit_ball
+         + 0.5 * d * jnp.mean(jnp.log(sq_r), axis=0))
+  w = jnp.asarray(bias_cancelling_weights(d, k_max), dtype)
+  return _checks.nan_if_nonfinite(jnp.sum(w * h_k), x)
+
+
+def weighted_kl_entropy(x, k_max: int = 64, *, block_size: int | None = None) -> jax.Array:
+  """Bias-cancelling weighted Kozachenko–Leonenko entropy in nats: Ĥ_w = Σ_{k=2}^{k_max} w_k Ĥ_k.
+
+  Ĥ_k is `kl_entropy` with neighbour order k; the weights (`bias_cancelling_weights`) sum to one
+  and cancel the first boundary term (k/N)^{1/d} and the first interior term (k/N)^{2/d} of the
+  bias (Berrett, Samworth & Yuan 2019 cancel the interior terms l = 2, 4, …; the boundary term
+  follows Sricharan, Wei & Hero 2013).
+
+  Bias: consistent, neither bound. Measured at N = 5000, k_max = 64 (mean ± std over 4 seeds, nats
+  per dimension): uniform cube +0.003 ± 0.010 at d = 5 (`kl_entropy`: +0.067) and +0.032 ± 0.027
+  at d = 10 (+0.145); Gaussians (diagonal, or AR(1) with ρ = 0.9) within 0.02 for d ≤ 5 but +0.06
+  to +0.18 high at d = 10, where `kl_entropy` is within 0.05 — cancelling the boundary term
+  amplifies the higher-order interior terms. Prefer it for bounded supports in d ≲ 5; its std is
+  several times that of `kl_entropy`.
+
+  Cost: O(N²·d) time plus a `lax.top_k` of k_max + 1 over (k_max + 1)·64 candidates per row
+  (≈ 10× the time of `kl_entropy` on a CPU at N = 5000), O(block_size·N) memory.
+
+  Args:
+    x: samples, shape (N, d) or (N,).
+    k_max: largest neighbour order, 4 <= k_max < N (three weights meet the three constraints).
+    block_size: query rows per block (default 64 on CPU, 1024 on accelerators).
+
+  Returns:
+    A scalar in nats; NaN under `jit` if an input is not finite.
+
+  References:
+    Berrett, Samworth, Yuan, "Efficient multivariate entropy estimation via k-nearest neighbour
+    distances", Ann. Statist. 47 (2019), https://arxiv.org/abs/1606.00304; Sricharan, Wei, Hero,
+    "Ensemble estimators for multivariate entropy estimation", IEEE Trans. Inf. Theory 59 (2013),
+    https://arxiv.org/abs/1203.5829.
+  """
+  x = _checks.as_samples(x, "x")
+  n, _ = x.shape
+  _checks.check_k(k_max, n)
+  if k_max < 4:
+    raise ValueError(f"`k_max` must be >= 4 (orders 2..k_max give the three weights the "
+                     f"constraints need), found {k_max}; pass a larger k_max.")
+  _checks.check_finite("x", x)
+  return _weighted_kl_entropy(x, int(k_max), block_size or default_block_size())
