@@ -51,7 +51,8 @@ _FORWARDS: dict = {}
 
 def _forward(model, view: dict | None):
   """One jitted inference forward per (model, view): repeated extractions reuse its compilation."""
-  cache_key = (repr(model), json.dumps(view, sort_keys=True))
+  plain = lambda o: o.to_dict() if hasattr(o, 'to_dict') else repr(o)  # ConfigDict views
+  cache_key = (repr(model), json.dumps(view, sort_keys=True, default=plain))
   if cache_key not in _FORWARDS:
     @jax.jit
     def forward(variables, x):

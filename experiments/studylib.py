@@ -1,0 +1,293 @@
+"""Shared plumbing of the seed-paper studies: budgets, data, one pretrain + evaluation, tables.
+
+Every study script imports this module (it sits beside them in experiments/). A *budget* fixes the
+data size, the encoder width and the length of training, the same for every run of a study:
+
+  tiny  seconds per run: a 28x28 ConvNet 8-16 wide, 256 images, 1 epoch (the tests run this);
+  cpu   the default, ~10 min per study on 2 idle CPU cores: ConvNet 32-64, 10k images, 2 epochs;
+  full  the shipped Fashion-MNIST configs as they are (demo ConvNet, 60k images, 2.5 epochs):
+        about 10 min per run on 2 CPU cores, seconds on a GPU.
+
+Numbers from `tiny` and `cpu` are smoke tests and trends, not the published accuracies.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxssl import augment, data
+from jaxssl.config import apply_overrides
+from jaxssl.evaluate import features as features_lib
+from jaxssl.evaluate import knn, linear_probe
+from jaxssl.io import atomic_write_json, atomic_write_text
+from jaxssl.train.loop import pretrain, view_config
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / 'results'
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+  name: str
+  train_size: int            # first N training images (Fashion-MNIST is stored shuffled)
+  test_size: int
+  overrides: tuple           # config overrides applied to every run
+  width_cap: int             # projector / predictor widths are capped at this
+  eval_pairs: int            # pairs of views for the MI / entropy estimates
+
+
+_COMMON = ('progress=False', 'checkpoint_every=1000000', 'keep_checkpoints=1')
+BUDGETS = {
+    'tiny': Budget('tiny', 256, 256, _COMMON + (
+        'model.encoder_kwargs.stages=((8, 1), (16, 2))', 'model.encoder_kwargs.pool_grid=1',
+        'batch_size=32', 'epochs=1.0', 'log_every=2', 'optimizer.warmup_epochs=0.0',
+        'eval.batch_size=128'), 32, 128),
+    'cpu': Budget('cpu', 10000, 2000, _COMMON + (
+        'model.encoder_kwargs.stages=((32, 1), (64, 2))', 'model.encoder_kwargs.pool_grid=2',
+        'batch_size=256', 'epochs=2.0', 'log_every=5', 'eval.batch_size=1000'), 256, 1000),
+    'full': Budget('full', 60000, 10000, _COMMON + ('log_every=25',), 4096, 4096),
+}
+
+
+def add_budget_flags(parser, *, seeds: int = 1) -> None:
+  """The flags every study shares: --tiny / --budget, --seeds, --epochs, --train-size, --out."""
+  parser.add_argument('--tiny', action='store_true', help='seconds-long smoke run (the tests)')
+  parser.add_argument('--budget', choices=sorted(BUDGETS), default='cpu',
+                      help='cpu (default, ~10 min on 2 cores) or full (the shipped configs)')
+  parser.add_argument('--seeds', type=int, default=seeds, help='seeds per setting')
+  parser.add_argument('--epochs', type=float, default=None, help='override the budget epochs')
+  parser.add_argument('--train-size', type=int, default=None, help='training images used')
+  parser.add_argument('--out', default=None, help='results folder (default: results/<study>)')
+  parser.add_argument('--workdir', default=None,
+                      help='where runs are trained (default: a folder under /tmp)')
+  parser.add_argument('--compile-cache', default=str(Path.home() / '.cache' / 'jaxssl' / 'xla'),
+                      help="JAX's persistent compilation cache ('' = off): runs that differ only "
+                           'in seed or in a later invocation skip XLA compilation')
+
+
+def enable_compile_cache(path: str) -> None:
+  """Turns on JAX's persistent compilation cache in `path` (every compilation is cached)."""
+  if path:
+    Path(path).mkdir(parents=True, exist_ok=True)
+    jax.config.update('jax_compilation_cache_dir', str(path))
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+
+
+def budget_from_args(args) -> Budget:
+  enable_compile_cache(args.compile_cache)
+  budget = BUDGETS['tiny' if args.tiny else args.budget]
+  extra = ()
+  if args.epochs is not None:
+    extra += (f'epochs={float(args.epochs)}',)
+  if extra or args.train_size is not None:
+    budget = dataclasses.replace(budget, overrides=budget.overrides + extra,
+                                 train_size=args.train_size or budget.train_size)
+  return budget
+
+
+def out_dir(args, study: str) -> Path:
+  path = Path(args.out) if args.out else RESULTS / study
+  path.mkdir(parents=True, exist_ok=True)
+  return path
+
+
+def work_dir(args, study: str) -> Path:
+  path = Path(args.workdir) if args.workdir else Path('/tmp') / f'jaxssl_{study}_{os.getpid()}'
+  path.mkdir(parents=True, exist_ok=True)
+  return path
+
+
+def load_fmnist(budget: Budget):
+  """(train_images, train_labels), (test_images, test_labels): the budget's slices of Fashion-MNIST."""
+  try:
+    train = data.load_arrays('fashion_mnist_idx', 'train')
+    test = data.load_arrays('fashion_mnist_idx', 'test')
+  except Exception as error:  # noqa: BLE001 -- re-raised with the fix
+    raise RuntimeError(f'Fashion-MNIST is not prepared ({type(error).__name__}: {error}). Run '
+                       '`jaxssl prepare fashion_mnist_idx` (needs the Debian package '
+                       'dataset-fashion-mnist: `make data`).') from error
+  cut = lambda arrays, n: (arrays[0][:n], arrays[1][:n].astype(np.int32))
+  return cut(train, budget.train_size), cut(test, budget.test_size)
+
+
+def fmnist_configs():
+  """The module experiments/configs/fmnist.py (its OBJECTIVES and get_config)."""
+  spec = importlib.util.spec_from_file_location('jaxssl_fmnist_configs',
+                                                ROOT / 'configs' / 'fmnist.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def make_config(objective: str, budget: Budget, *, seed: int = 0, overrides=()):
+  """The Fashion-MNIST config of `objective` (experiments/configs/fmnist.py) at this budget."""
+  config = fmnist_configs().get_config(objective)
+  cap = lambda widths: tuple(min(int(w), budget.width_cap) for w in widths)
+  apply_overrides(config, budget.overrides + (f'seed={seed}',))
+  if budget.name == 'tiny' and 'diagnostics_every' in config:
+    config.diagnostics_every = 0  # the online diagnostics are one more compilation
+  config.model.projector = cap(config.model.projector)
+  if config.model.predictor:
+    config.model.predictor = cap(config.model.predictor)
+  return apply_overrides(config, tuple(overrides))
+
+
+def variables_of(state) -> dict:
+  return {'params': state.params, 'batch_stats': state.batch_stats}
+
+
+def plain_view(spec) -> dict:
+  """A view (preset name, dict or ConfigDict) as a plain nested dict."""
+  view = view_config(spec)
+  return {k: v.to_dict() if hasattr(v, 'to_dict') else v for k, v in view.items()}
+
+
+def representations(model, state, images, config, *, projector=False):
+  """Frozen features h (and embeddings z) of un-augmented, normalised images."""
+  return features_lib.extract_features(model, variables_of(state), images,
+                                       view=plain_view(config.augment.view1),
+                                       batch_size=config.eval.batch_size, projector=projector)
+
+
+def view_embeddings(model, state, images, config, key, *, view1=None, view2=None):
+  """Projector embeddings (z1, z2) of two augmented views of `images` (rows paired)."""
+  view1 = plain_view(view1 or config.augment.view1)
+  view2 = plain_view(view2 or config.augment.view2)
+  v1, v2 = augment.two_views(jnp.asarray(images), key, view1, view2)
+  embed = lambda v: features_lib.extract_features(
+      model, variables_of(state), np.asarray(v), view=None, batch_size=config.eval.batch_size,
+      projector=True)[1]
+  return embed(v1), embed(v2)
+
+
+def accuracy(train_h, train_y, test_h, test_y, *, seed: int = 0, knn_k: int = 20) -> dict:
+  """Linear-probe and kNN (k = knn_k, τ = 0.07) top-1 (%) on frozen features."""
+  probe = linear_probe(train_h, train_y, test_h, test_y, num_classes=10,
+                       key=jax.random.PRNGKey(seed))
+  k = min(knn_k, len(train_h))
+  scores = knn.knn_accuracy(train_h, train_y, test_h, test_y, k=k, num_classes=10)
+  return {'linear_top1': float(probe['top1']), 'knn_top1': float(scores[f'knn_top1_k{k}'])}
+
+
+def train_and_evaluate(config, workdir, train, test, *, checkpoints=False, x64=False) -> dict:
+  """Pretrains `config` on `train`, then linear / kNN accuracy on `test`; returns a result dict.
+
+  The dict holds `linear_top1`, `knn_top1` (%), `seconds`, `steps` and, under `_run`, the
+  PretrainResult (state and model) for further measurements. `x64` pretrains under
+  `jax.enable_x64` (float64 where the code asks for it, e.g. CorInfoMax's log-determinant).
+  """
+  start = time.perf_counter()
+  if x64:
+    with jax.enable_x64(True):
+      result = pretrain(config, workdir, train_arrays=train, checkpoints=checkpoints)
+  else:
+    result = pretrain(config, workdir, train_arrays=train, checkpoints=checkpoints)
+  train_h = representations(result.model, result.state, train[0], config)
+  test_h = representations(result.model, result.state, test[0], config)
+  out = accuracy(train_h, train[1], test_h, test[1], seed=config.seed)
+  out.update(seconds=time.perf_counter() - start, steps=result.total_steps,
+             skipped_steps=int(result.state.skipped_steps), _run=result)
+  return out
+
+
+def supervised(config, train, test, *, seed: int):
+  """`jaxssl.evaluate.supervised.supervised_baseline` when the library has it, else None."""
+  if importlib.util.find_spec('jaxssl.evaluate.supervised') is None:
+    return None
+  from jaxssl.evaluate.supervised import supervised_baseline  # pylint: disable=import-outside-toplevel
+  return supervised_baseline(config, train, test, seed=seed)
+
+
+def mean_std(values) -> tuple[float, float]:
+  """Mean and sample standard deviation (ddof = 1; 0 for one value)."""
+  values = np.asarray(values, float)
+  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def fmt_mean_std(values, digits: int = 2) -> str:
+  mean, std = mean_std(values)
+  return f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
+def correlation(x, y) -> tuple[float, float]:
+  """Pearson and Spearman correlation of paired values (NaN when undefined)."""
+  x, y = np.asarray(x, float), np.asarray(y, float)
+  keep = np.isfinite(x) & np.isfinite(y)
+  x, y = x[keep], y[keep]
+  if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+    return math.nan, math.nan
+  rank = lambda v: np.argsort(np.argsort(v)).astype(float)
+  return float(np.corrcoef(x, y)[0, 1]), float(np.corrcoef(rank(x), rank(y))[0, 1])
+
+
+def markdown_table(header, rows) -> str:
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+  lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+  return '\n'.join(lines)
+
+
+def command_line(script: str, args) -> str:
+  flags = ' --tiny' if args.tiny else ('' if args.budget == 'cpu' else f' --budget {args.budget}')
+  if args.seeds is not None:
+    flags += f' --seeds {args.seeds}'
+  if args.epochs is not None:
+    flags += f' --epochs {args.epochs}'
+  if args.train_size is not None:
+    flags += f' --train-size {args.train_size}'
+  return f'python experiments/{script}{flags}'
+
+
+def budget_line(budget: Budget, config) -> str:
+  """One sentence describing what every run of the study shared."""
+  enc = config.model.encoder_kwargs
+  return (f'Budget `{budget.name}`: Fashion-MNIST, first {budget.train_size} training / '
+          f'{budget.test_size} test images; ConvNet stages {tuple(map(tuple, enc.stages))}, '
+          f'{config.epochs:g} epochs of batch {config.batch_size}, {config.optimizer.name} lr '
+          f'{config.optimizer.lr:g} (per 256), augmentation {config.augment.view1} / '
+          f'{config.augment.view2}; platform {jax.devices()[0].platform}.')
+
+
+def write_results(out: Path, *, summary: str, details: str, raw: dict) -> None:
+  """`summary.md` (the section of experiments/README.md), `results.md` and `results.json`."""
+  atomic_write_text(out / 'summary.md', summary.rstrip() + '\n')
+  atomic_write_text(out / 'results.md', summary.rstrip() + '\n\n' + details.rstrip() + '\n')
+  atomic_write_json(out / 'results.json', raw)
+
+
+def finish(args, out: Path) -> None:
+  """Regenerates experiments/README.md when the study wrote into the shared results folder."""
+  if out.resolve().parent == RESULTS.resolve():
+    spec = importlib.util.spec_from_file_location('jaxssl_make_readme', ROOT / 'make_readme.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([])
+
+
+def clean(result: dict) -> dict:
+  """A JSON-safe copy of a result dict (drops the `_run` objects)."""
+  return {k: v for k, v in result.items() if not k.startswith('_')}
+
+
+def figure(nrows=1, ncols=1, width=4.2, height=3.2):
+  from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel
+  fig = Figure(figsize=(width * ncols, height * nrows), layout='constrained')
+  return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def save_figure(fig, path) -> str:
+  """PNG, written atomically (jaxssl.evaluate.plots' writer)."""
+  from jaxssl.evaluate.plots import _save  # pylint: disable=import-outside-toplevel
+  return _save(fig, path)
+
+
+def dump(obj) -> str:
+  return json.dumps(obj, indent=2, sort_keys=True, default=float)
