@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # Fields that may differ between the run that wrote a checkpoint and the one resuming from it.
 RESUMABLE_DIFFERENCES = ('epochs', 'log_every', 'checkpoint_every', 'keep_checkpoints',
-                         'eval', 'diagnostics', 'progress', 'faults', 'data_dir')
+                         'eval', 'diagnostics', 'diagnostics_every', 'progress', 'faults',
+                         'data_dir', 'mesh', 'distributed')  # orbax restores onto this run's devices and shardings
 
 
 class CheckpointMismatchError(ValueError):

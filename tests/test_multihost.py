@@ -1,0 +1,158 @@
+"""Multi-process training: 2 processes x 4 CPU devices on localhost == 1 process x 8 devices.
+
+Each worker joins through `config.distributed` (so `pretrain` calls `jax.distributed.initialize`),
+trains 2 steps, is stopped (checkpoint written by both processes together), then resumes to the end
+of the epoch. The losses and parameters must match a straight single-process run on 8 devices.
+"""
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORKER_TIMEOUT_S = 900  # only guards a hang: compiles on a busy machine can take minutes
+
+
+def _worker(port: int, process_id: int, workdir: str, out: str) -> None:
+  import jax
+  from jaxssl.io import atomic_write_bytes
+  from jaxssl.train import pretrain
+  from helpers import tiny_arrays, tiny_config
+
+  coordinator = f'127.0.0.1:{port}'
+  # A long heartbeat timeout (default 100 s) tolerates a busy machine that pauses test processes;
+  # pretrain's maybe_initialize then finds the runtime up and leaves it.
+  jax.distributed.initialize(coordinator, 2, process_id, heartbeat_timeout_seconds=900)
+  config = tiny_config('optimizer.name="sgd"', f'distributed.coordinator_address="{coordinator}"',
+                       'distributed.num_processes=2', f'distributed.process_id={process_id}')
+  first = pretrain(config, workdir, train_arrays=tiny_arrays(), stop_after_steps=2)
+  assert first.interrupted and int(first.state.step) == 2, 'the first call stops at step 2'
+  assert jax.process_count() == 2 and jax.device_count() == 8 and jax.local_device_count() == 4
+  result = pretrain(config, workdir, train_arrays=tiny_arrays())
+  leaves = [np.asarray(x) for x in jax.tree.leaves(result.state.params)]
+  buffer = io.BytesIO()
+  np.savez(buffer, step=int(result.state.step), *leaves)
+  atomic_write_bytes(Path(out) / f'params-{process_id}.npz', buffer.getvalue())
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def _launch(workdir: Path, out: Path) -> None:
+  port = _free_port()
+  env = dict(os.environ, JAX_PLATFORMS='cpu',
+             XLA_FLAGS='--xla_force_host_platform_device_count=4',
+             PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]),
+                                         str(Path(__file__).parent)]))
+  procs = [subprocess.Popen([sys.executable, __file__, str(port), str(i), str(workdir), str(out)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for i in range(2)]
+  logs = []
+  try:
+    for p in procs:
+      logs.append(p.communicate(timeout=WORKER_TIMEOUT_S)[0])
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+  for i, (p, text) in enumerate(zip(procs, logs)):
+    assert p.returncode == 0, f'process {i} failed (rc {p.returncode}):\n{text[-4000:]}'
+
+
+def test_two_processes_match_one_process_with_checkpoint_and_resume(tmp_path):
+  import jax
+  from jaxssl.evaluate.plots import read_metrics
+  from jaxssl.train import pretrain
+  from helpers import tiny_arrays, tiny_config
+
+  _launch(tmp_path / 'multi', tmp_path)
+  assert jax.device_count() == 8
+  single = pretrain(tiny_config('optimizer.name="sgd"'), tmp_path / 'single',
+                    train_arrays=tiny_arrays())
+  assert single.total_steps == 4
+  expected = [np.asarray(x) for x in jax.tree.leaves(single.state.params)]
+  for i in range(2):
+    saved = np.load(tmp_path / f'params-{i}.npz')
+    assert int(saved['step']) == 4
+    got = [saved[f'arr_{k}'] for k in range(len(expected))]
+    # float32: the 2-process all-reduce (gloo) may sum in another order; 1e-5 relative.
+    for a, b in zip(got, expected):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  # Only process 0 writes the metrics log; steps 1-2 come from the first call, 3-4 after resume.
+  multi = read_metrics(tmp_path / 'multi' / 'metrics.jsonl')
+  straight = read_metrics(tmp_path / 'single' / 'metrics.jsonl')
+  assert [r['step'] for r in multi] == [1, 2, 3, 4]
+  np.testing.assert_allclose([r['loss'] for r in multi], [r['loss'] for r in straight], rtol=1e-5)
+  assert sorted(p.name for p in (tmp_path / 'multi' / 'checkpoints').iterdir()) == ['2', '4']
+
+
+def test_gather_reads_each_devices_rows_locally_without_collectives():
+  """Each process holds the whole small data set; the compiled gather of a 64-row global batch on 8
+  devices takes 8 rows per device from the local copy and moves nothing between devices/hosts."""
+  from jaxssl.train import setup
+  from jaxssl.train.loop import batch_indices
+  from helpers import tiny_arrays, tiny_config
+
+  config = tiny_config('batch_size=64')
+  parts = setup(config, train_arrays=tiny_arrays(128))
+  order = np.asarray(batch_indices(config.seed, 0, parts['num_examples'], config.batch_size))
+  hlo = parts['gather'].lower(order[0]).compile().as_text()
+  gathers = [line for line in hlo.splitlines() if ' gather(' in line]
+  assert len(gathers) == 2 and all(re.search(r'= \w+\[8[,\]]', g) for g in gathers), gathers
+  for op in ('all-gather', 'all-reduce', 'all-to-all', 'collective-permute', 'reduce-scatter'):
+    assert op not in hlo
+  batch = parts['gather'](order[0])
+  images, labels = tiny_arrays(128)
+  np.testing.assert_array_equal(np.asarray(batch['image']), images[order[0]])
+  np.testing.assert_array_equal(np.asarray(batch['label']), labels[order[0]])
+
+
+class _FakeInitialize:
+  def __init__(self):
+    self.calls = []
+
+  def __call__(self, *args, **kwargs):
+    self.calls.append((args, kwargs))
+
+
+@pytest.fixture
+def fake_initialize(monkeypatch):
+  import jax
+  fake = _FakeInitialize()
+  monkeypatch.setattr(jax.distributed, 'initialize', fake)
+  monkeypatch.setattr(jax.distributed, 'is_initialized', lambda: False)
+  return fake
+
+
+def test_maybe_initialize_follows_the_config_then_the_environment(fake_initialize):
+  from jaxssl.config import ConfigError
+  from jaxssl.train.distributed import maybe_initialize
+  from helpers import tiny_config
+
+  assert not maybe_initialize(tiny_config(), environ={})   # single process: nothing
+  assert not maybe_initialize(tiny_config(), environ={'SLURM_NTASKS': '1', 'SLURM_JOB_ID': '7',
+                                                      'SLURM_STEP_NODELIST': 'n1'})
+  assert fake_initialize.calls == []
+  config = tiny_config('distributed.coordinator_address="10.0.0.1:1234"',
+                       'distributed.num_processes=4', 'distributed.process_id=3')
+  assert maybe_initialize(config, environ={})
+  assert fake_initialize.calls[-1] == (('10.0.0.1:1234',), {'num_processes': 4, 'process_id': 3,
+                                                            'local_device_ids': None})
+  for environ in ({'JAXSSL_DISTRIBUTED': '1'}, {'TPU_WORKER_HOSTNAMES': 'a,b,c,d'},
+                  {'SLURM_NTASKS': '2', 'SLURM_STEP_NODELIST': 'n[1-2]'}):
+    assert maybe_initialize(tiny_config('distributed.local_device_ids=(0, 1)'), environ=environ)
+    assert fake_initialize.calls[-1] == ((), {'local_device_ids': [0, 1]})
+  with pytest.raises(ConfigError, match=r'needs num_processes >= 1 and 0 <= process_id'):
+    maybe_initialize(tiny_config('distributed.coordinator_address="10.0.0.1:1234"'), environ={})
+
+
+if __name__ == '__main__':
+  _worker(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])
