@@ -1,0 +1,24 @@
+"""The documentation site builds with `mkdocs build --strict`: any warning (a broken link, a docstring
+mkdocstrings cannot parse, a module that does not import statically) fails the test."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_mkdocs_build_strict(tmp_path):
+  site = tmp_path / 'site'
+  result = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '--site-dir',
+                           str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  log = result.stdout + result.stderr
+  assert result.returncode == 0, f'mkdocs build --strict failed:\n{log}'
+  assert 'WARNING' not in log, log
+  for page in ('index.html', 'concepts/index.html', 'notebooks/index.html',
+               'api/objectives/index.html', 'api/estimators/index.html'):
+    assert (site / page).exists(), f'{page} missing from the built site'
+  api = (site / 'api' / 'objectives' / 'index.html').read_text()
+  assert 'id="jaxssl.objectives.vicreg"' in api and 'id="jaxssl.objectives.register"' in api
+  estimators = (site / 'api' / 'estimators' / 'index.html').read_text()
+  assert 'id="jaxssl.estimators.ksg_mi"' in estimators
+  assert 'id="jaxssl.estimators.tasks.correlated_gaussian"' in estimators
