@@ -38,6 +38,8 @@ def _parser():
   p.add_argument('--workdir', required=True)
   p.add_argument('--baselines', action='store_true',
                  help='also probe the random-init encoder and raw pixels')
+  p.add_argument('--supervised-baseline', action='store_true',
+                 help='also train the same encoder end to end on the labels (supervised_top1)')
 
   p = sub.add_parser('demo', help='the main job: pretrain VICReg on Fashion-MNIST, evaluate, plot')
   p.add_argument('--workdir', default='runs/demo')
@@ -81,7 +83,8 @@ def main(argv=None) -> int:
       return 0
     if args.command == 'evaluate':
       from jaxssl.evaluate.run import evaluate_workdir, print_summary
-      summary = evaluate_workdir(args.workdir, baselines=args.baselines)
+      summary = evaluate_workdir(args.workdir, baselines=args.baselines,
+                                 supervised_baseline=args.supervised_baseline)
       print_summary(summary)
       return 0
     if args.command == 'demo':

@@ -63,7 +63,7 @@ def _parse_value(text: str, current):
 
 
 # Sub-dicts that accept new keys (free-form keyword arguments, checked where they are used).
-OPEN_SECTIONS = ('objective.kwargs', 'model.encoder_kwargs')
+OPEN_SECTIONS = ('objective.kwargs', 'model.encoder_kwargs', 'model.decoder_kwargs')
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Iterable[str]):

@@ -27,10 +27,14 @@ def get_config() -> ml_collections.ConfigDict:
   c.model.projector = (512, 512)
   c.model.projector_last_bn = False
   c.model.predictor = ()                # e.g. (512, 512) for BYOL / SimSiam / MoCo v3
+  c.model.decoder = ''                  # 'image' | 'mlp': x̂ = decoder(z) for 'reconstruction'
+  c.model.decoder_kwargs = ml_collections.ConfigDict()  # e.g. width=64; channels=3, size=32 (CIFAR)
+  c.model.decode_from = 'z'             # decode the projector output z, or the features 'h'
 
   c.objective = ml_collections.ConfigDict()
   c.objective.name = 'vicreg'           # see `jaxssl.objectives.names()`
   c.objective.kwargs = ml_collections.ConfigDict()  # keyword hyper-parameters; published defaults
+  c.objective.reconstruct = 'clean'     # decoder target: the 'clean' image or the 'other_view'
   c.ema_base = 0.99                     # target-network decay for BYOL-style objectives
 
   # Augmentation presets from `jaxssl.augment` (or full dicts).
@@ -51,6 +55,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.probe_lr = 1e-3                     # online linear probe (Adam) on stop-gradient features
 
   c.log_every = 25
+  # Online diagnostics (rank, entropy, MI, alignment/uniformity of the batch's h and z; see
+  # jaxssl/evaluate/online_diagnostics.py) every this many steps, at a log point; 0 = off.
+  c.diagnostics_every = 100
   c.checkpoint_every = 500              # steps; the last step and SIGTERM always checkpoint
   c.keep_checkpoints = 3
   c.max_bad_steps = 20                  # stop after this many consecutive non-finite steps
@@ -59,6 +66,19 @@ def get_config() -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 1000              # feature-extraction batch
   c.eval.knn_k = (20, 200)
+
+  # Devices: the batch is split over all of them; fsdp > 1 also splits large parameters and their
+  # optimizer moments over groups of `fsdp` devices (see jaxssl/train/mesh.py).
+  c.mesh = ml_collections.ConfigDict()
+  c.mesh.fsdp = 1
+
+  # Multi-process runs (see README, Scaling). Empty: single process, or auto-detected from the
+  # environment (JAXSSL_DISTRIBUTED=1, SLURM, multi-host TPU); see jaxssl/train/distributed.py.
+  c.distributed = ml_collections.ConfigDict()
+  c.distributed.coordinator_address = ''  # e.g. '10.0.0.1:1234'; then also the next two
+  c.distributed.num_processes = 0
+  c.distributed.process_id = -1
+  c.distributed.local_device_ids = ()     # e.g. (0, 1) for one process per GPU pair
 
   c.faults = ml_collections.ConfigDict()
   c.faults.nan_at_steps = ()            # fault injection for tests of the non-finite guard

@@ -164,3 +164,22 @@ def test_bad_inputs_raise():
   with pytest.raises(ValueError, match="D = 0"):
     logdet_entropy(jnp.ones((5, 0)))
   assert np.isnan(float(jax.jit(gaussian_entropy)(jnp.arange(20.0).at[3].set(jnp.inf))))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_gaussian_entropy_of_a_singular_covariance_is_minus_inf(jit):
+  entropy = jax.jit(gaussian_entropy) if jit else gaussian_entropy
+  x = np.random.default_rng(5).normal(size=(200, 3)).astype(np.float32)
+  rank_2 = x @ np.array([[1, 0, 1], [0, 1, 1], [0, 0, 0]], np.float32)  # 3rd column = 1st + 2nd
+  constant_column = x.copy()
+  constant_column[:, 1] = 0.7
+  for singular in (rank_2, constant_column, np.ones((10, 2), np.float32)):
+    assert float(entropy(singular)) == -np.inf  # was NaN (Cholesky of a singular matrix)
+  # Small but non-singular: finite and equal to the closed form of the sample covariance (the
+  # rank test is relative, so a uniformly tiny scale is not singular).
+  scaled = x * np.array([1.0, 1.0, 1e-3], np.float32)
+  cov = np.cov(scaled.astype(np.float64).T)
+  assert float(entropy(scaled)) == pytest.approx(
+      0.5 * (3 * np.log(2 * np.pi * np.e) + np.linalg.slogdet(cov)[1]), abs=1e-3)
+  assert np.isfinite(float(entropy(x * 1e-20)))
+  assert float(gaussian_mi(x[:, :2], x[:, :2] * 2.0)) == np.inf  # an exact linear relation

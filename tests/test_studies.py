@@ -31,6 +31,7 @@ def results(tmp_path_factory):
       for study, module in SCRIPTS.items())
   env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
   env['JAX_PLATFORMS'] = 'cpu'
+  env['XLA_FLAGS'] = '--xla_backend_optimization_level=0'  # compile-bound, as in conftest.py
   code = f"import sys; sys.path.insert(0, r'{ROOT / 'experiments'}')\n{calls}\n"
   done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, capture_output=True,
                         text=True, timeout=900, check=False)

@@ -23,6 +23,8 @@ OBJECTIVES = {
     'corinfomax': ('objective.name="corinfomax"', 'model.projector=(2048, 2048, 64)',
                    'optimizer.name="sgd"', 'optimizer.lr=0.25', 'optimizer.weight_decay=1e-4'),
     'vicreg': _LARS + ('model.projector=(2048, 2048, 2048)',),
+    'vicreg_entropy': _LARS + ('objective.name="vicreg_entropy"',
+                               'model.projector=(2048, 2048, 2048)'),
     'vicreg_logdet': _LARS + ('objective.name="vicreg_logdet"', 'model.projector=(2048, 2048, 2048)'),
     'vicreg_pairwise_kl': _LARS + ('objective.name="vicreg_pairwise_kl"',
                                    'model.projector=(2048, 2048, 2048)'),
@@ -42,6 +44,11 @@ OBJECTIVES = {
               'optimizer.lr=2e-3', 'optimizer.weight_decay=1e-6'),
     'spectral_contrastive': _LARS + ('objective.name="spectral_contrastive"',
                                      'model.projector=(2048, 2048, 2048)'),
+    # Barber–Agakov with a 32x32x3 ImageDecoder on z (no published CIFAR recipe: AdamW as W-MSE).
+    'reconstruction': ('objective.name="reconstruction"', 'model.projector=(2048, 512)',
+                       'model.decoder="image"', 'model.decoder_kwargs.channels=3',
+                       'model.decoder_kwargs.size=32', 'optimizer.name="adamw"', 'optimizer.lr=2e-3',
+                       'optimizer.weight_decay=1e-6'),
 }
 
 
@@ -51,6 +58,7 @@ def get_config(objective: str = 'corinfomax'):
   c = _default()
   c.dataset = 'cifar10_pickle'
   c.model.encoder = 'resnet18'
+  c.model.encoder_kwargs = ml_collections.ConfigDict({'stem': 'cifar'})  # not the ConvNet's kwargs
   c.batch_size = 512
   c.epochs = 1000.0
   c.optimizer.warmup_epochs = 10.0

@@ -9,6 +9,7 @@ from jaxssl.default_config import get_config as _default
 
 OBJECTIVES = {
     'vicreg': (),
+    'vicreg_entropy': ('objective.name="vicreg_entropy"',),  # = vicreg_logdet at its defaults
     'vicreg_logdet': ('objective.name="vicreg_logdet"',),
     'vicreg_pairwise_kl': ('objective.name="vicreg_pairwise_kl"',),
     'vicreg_pairwise_bd': ('objective.name="vicreg_pairwise_bd"',),
@@ -20,6 +21,8 @@ OBJECTIVES = {
     'byol': ('objective.name="byol"', 'model.predictor=(512, 512)'),
     'simsiam': ('objective.name="simsiam"', 'model.predictor=(128, 512)'),
     'moco_v3': ('objective.name="moco_v3"', 'model.predictor=(512, 512)'),
+    # Barber–Agakov: x̂ = ImageDecoder(z) of each augmented view against the clean image, σ = 1.
+    'reconstruction': ('objective.name="reconstruction"', 'model.decoder="image"'),
 }
 
 

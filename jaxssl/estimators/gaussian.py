@@ -9,11 +9,18 @@ from jaxssl.estimators import _checks
 
 
 def _logdet_cov(z: jax.Array) -> jax.Array:
-  """log det of the unbiased sample covariance of `z` (N, d) (Cholesky)."""
+  """log det of the unbiased sample covariance of `z` (N, d), −inf when it is singular.
+
+  From the singular values σ of the centred data: log det Σ̂ = 2 Σ_k log(σ_k / √(N − 1)). The
+  covariance counts as singular (rank < d) when σ_min ≤ σ_max · max(N, d) · ε, NumPy's
+  `matrix_rank` tolerance (ε the dtype's machine epsilon); a Cholesky factor would instead give NaN
+  or a rounding-dependent finite value there.
+  """
   zc = z - jnp.mean(z, axis=0)
-  cov = zc.T @ zc / (z.shape[0] - 1)
-  chol = jnp.linalg.cholesky(cov)
-  return 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+  s = jnp.linalg.svd(zc, compute_uv=False)
+  tol = jnp.max(s) * max(z.shape) * jnp.finfo(s.dtype).eps
+  logdet = 2.0 * jnp.sum(jnp.log(s)) - z.shape[1] * jnp.log(z.shape[0] - 1.0)
+  return jnp.where(jnp.min(s) > tol, logdet, -jnp.inf)
 
 
 def _logdet_bias(d: int, n: int, dtype) -> jax.Array:
@@ -47,14 +54,16 @@ def gaussian_entropy(x, *, bias_correction: bool = False) -> jax.Array:
   For non-Gaussian data it estimates an *upper bound* on H(X) (the Gaussian has the largest entropy
   for a given covariance).
 
-  Cost: O(N·d² + d³). Needs N > d.
+  Cost: O(N·d²) (an SVD of the centred samples). Needs N > d.
 
   Args:
     x: samples, shape (N, d) or (N,).
     bias_correction: subtract the expected bias of log det Σ̂ under Gaussian sampling.
 
   Returns:
-    A scalar in nats; NaN under `jit` if an input is not finite.
+    A scalar in nats; −inf when the sample covariance is singular (rank < d, e.g. collapsed
+    embeddings: the samples lie in a subspace, where a density has entropy −inf), by NumPy's
+    `matrix_rank` tolerance; NaN under `jit` if an input is not finite.
 
   References:
     Cover & Thomas, Elements of Information Theory, Thm 8.4.1 and 8.6.5; bias: Ince et al., Hum.
@@ -82,7 +91,11 @@ def gaussian_mi(x, y, *, bias_correction: bool = False) -> jax.Array:
   Wishart bias of each log-det, see `gaussian_entropy`). For non-Gaussian data neither a lower nor
   an upper bound on I(X; Y) (it measures linear dependence only).
 
-  Cost: O(N·(d_x + d_y)² + (d_x + d_y)³). Needs N > d_x + d_y.
+  Singular covariances: +inf when the joint covariance is singular but neither marginal is (an
+  exact linear relation between x and y); NaN when a marginal covariance is singular (undefined:
+  drop x's or y's constant directions first).
+
+  Cost: O(N·(d_x + d_y)²). Needs N > d_x + d_y.
 
   Args:
     x: samples of X, shape (N, d_x) or (N,).

@@ -118,6 +118,17 @@ def normalised_std(z) -> jax.Array:
 
 
 @jax.jit
+def embedding_std(z) -> jax.Array:
+  """Mean over dimensions of the per-dimension standard deviation of the raw embeddings.
+
+  Scale-dependent on purpose: it sees the "shrinking" collapse z → constant that the scale-free
+  RankMe, uniformity and normalised_std miss. VICReg's variance term holds it at ≥ γ = 1 (Bardes,
+  Ponce, LeCun, ICLR 2022, eq. 1); a batch-normalised projector starts near 1.
+  """
+  return jnp.mean(jnp.std(_check(z), axis=0))
+
+
+@jax.jit
 def infonce_mi(z1, z2, temperature: float = 0.1) -> jax.Array:
   """InfoNCE lower bound on I(z1; z2) (nats) with the fixed critic f(a, b) = cos(a, b)/τ.
 
@@ -165,11 +176,14 @@ def kl_entropy_projected(z, key: jax.Array, *, dim: int = 4, k: int = 3) -> jax.
 
 
 @functools.partial(jax.jit, static_argnames=("with_gaussian",))
-def _cheap(z1, z2, beta, sigma, temperature, *, with_gaussian):
+def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian):
+  """The `CHEAP_KEYS` diagnostics (and `gaussian_entropy` when `with_gaussian`) as a dict of
+  scalar arrays: jit-able, for `diagnose` and for the online diagnostics during pretraining."""
   out = {
       "rankme": rankme(z1),
       "effective_rank": effective_rank(z1),
       "normalised_std": normalised_std(z1),
+      "embedding_std": embedding_std(z1),
       "alignment": alignment(z1, z2),
       "uniformity": uniformity(z1),
       "logdet_entropy": logdet_entropy(z1, beta),
@@ -182,8 +196,9 @@ def _cheap(z1, z2, beta, sigma, temperature, *, with_gaussian):
   return out
 
 
-CHEAP_KEYS = ("rankme", "effective_rank", "normalised_std", "alignment", "uniformity",
-              "logdet_entropy", "pairwise_kl_entropy", "pairwise_bd_entropy", "infonce_mi")
+CHEAP_KEYS = ("rankme", "effective_rank", "normalised_std", "embedding_std", "alignment",
+              "uniformity", "logdet_entropy", "pairwise_kl_entropy", "pairwise_bd_entropy",
+              "infonce_mi")
 FULL_KEYS = ("kl_entropy_proj", "ksg_mi_proj")
 
 
@@ -193,8 +208,9 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
   """All diagnostics of two views' embeddings (rows paired), as a dict of Python floats.
 
   Single-view quantities are computed on z1. Keys: `n`, `dim`, `finite` (1.0 or 0.0), `rankme`,
-  `effective_rank`, `normalised_std`, `alignment`, `uniformity`, `logdet_entropy` (β),
-  `pairwise_kl_entropy` / `pairwise_bd_entropy` (upper / lower bounds, mixture of N(z_i, σ²I)),
+  `effective_rank`, `normalised_std`, `embedding_std`, `alignment`, `uniformity`,
+  `logdet_entropy` (β), `pairwise_kl_entropy` / `pairwise_bd_entropy` (upper / lower bounds,
+  mixture of N(z_i, σ²I)),
   `gaussian_entropy` (only when N > D), `infonce_mi` (critic cos/τ, ≤ log N); with `cheap=False`
   also the kNN estimators on a random `proj_dim`-dimensional projection: `kl_entropy_proj`,
   `ksg_mi_proj`. Entropies are of the raw (unnormalised) embeddings, so they depend on their scale.
@@ -211,8 +227,8 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
   if not bool(jnp.all(jnp.isfinite(z1)) & jnp.all(jnp.isfinite(z2))):
     return {**out, "finite": 0.0, **{name: math.nan for name in keys}}
   out["finite"] = 1.0
-  values = _cheap(z1, z2, jnp.float32(beta), jnp.float32(sigma), jnp.float32(temperature),
-                  with_gaussian=n > d)
+  values = cheap_diagnostics(z1, z2, jnp.float32(beta), jnp.float32(sigma),
+                             jnp.float32(temperature), with_gaussian=n > d)
   if not cheap:
     k_proj = min(k, n - 1)
     values["kl_entropy_proj"] = kl_entropy_projected(z1, key, dim=min(proj_dim, d), k=k_proj)
@@ -246,4 +262,31 @@ def is_collapsed(diag: dict, *, rank_fraction: float = 0.02,
   if diag["rankme"] < min_rank:
     return True, (f"RankMe {diag['rankme']:.2f} < {min_rank:.2f} (of D = {int(diag['dim'])}): "
                   f"dimensional collapse")
+  return False, ""
+
+
+def collapse_warning(diag: dict, *, rank_fraction: float = 0.1,
+                     min_std: float = 0.1) -> tuple[bool, str]:
+  """An early warning of collapse from a `diagnose` dict; returns (warning, reason).
+
+  Fires when `is_collapsed` does, or when
+    * RankMe < 10 % (`rank_fraction`) of min(N, D), the most it can be (N = `n` rows, D = `dim`):
+      the embeddings use under a tenth of the available dimensions (dimensional collapse; healthy
+      SSL projectors keep a large fraction, Garrido et al. 2023);
+    * `embedding_std` < 0.1 (`min_std`): the embeddings shrink towards one point (the collapse of
+      VICReg without its variance term; RankMe and uniformity are scale-free and miss it). The
+      reference scale is VICReg's γ = 1; objectives that L2-normalise z leave its scale free, so
+      for them this criterion is a heuristic.
+  The reason is "" without a warning.
+  """
+  collapsed, reason = is_collapsed(diag)
+  if collapsed:
+    return True, reason
+  min_rank = rank_fraction * min(diag.get("n", diag["dim"]), diag["dim"])
+  if diag["rankme"] < min_rank:
+    return True, (f"RankMe {diag['rankme']:.2f} < {min_rank:.2f} ({rank_fraction:.0%} of "
+                  f"min(N, D)): the embeddings use few of their dimensions")
+  if diag.get("embedding_std", math.inf) < min_std:
+    return True, (f"embedding_std {diag['embedding_std']:.3g} < {min_std}: the embeddings shrink "
+                  f"towards one point")
   return False, ""

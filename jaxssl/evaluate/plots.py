@@ -168,6 +168,44 @@ def plot_information(metrics, path, *, keys: Sequence[str] | None = None, step_k
   return plot_metrics(records, path, keys=keys, step_key=step_key, title=title)
 
 
+ONLINE_DIAGNOSTICS = ("rankme", "effective_rank", "logdet_entropy", "pairwise_kl_entropy",
+                      "pairwise_bd_entropy", "infonce_mi", "alignment", "uniformity")
+
+
+def plot_online_diagnostics(metrics, path, *, names: Sequence[str] = ONLINE_DIAGNOSTICS,
+                            step_key: str = "step",
+                            title: str | None = "online diagnostics (nats; ranks)") -> str:
+  """Rank, entropy and MI over training from the `diag/<space>/<name>` keys that
+  `jaxssl.evaluate.online_diagnostics` logs: one subplot per name, one line per space (backbone,
+  projector), and the steps where `diag/collapse_warning` fired marked with red crosses."""
+  records = read_metrics(metrics)
+  spaces = list(dict.fromkeys(k.split("/")[1] for r in records for k in r
+                              if k.startswith("diag/") and k.count("/") == 2))
+  names = [n for n in names if any(f"diag/{s}/{n}" in r for r in records for s in spaces)]
+  if not names:
+    raise ValueError("No online diagnostics (diag/<space>/<name> keys) to plot: pretrain with "
+                     "--config.diagnostics_every > 0.")
+  ncols = min(3, len(names))
+  fig, axes = _figure(math.ceil(len(names) / ncols), ncols)
+  warned = [r[step_key] for r in records if r.get("diag/collapse_warning", 0) > 0]
+  for ax, name in zip(axes, names):
+    for space in spaces:
+      steps, values = _series(records, f"diag/{space}/{name}", step_key)
+      if steps.size:
+        ax.plot(steps, values, marker="." if len(steps) < 50 else None, label=space)
+    for step in warned:
+      ax.axvline(step, color="red", alpha=0.2)
+    ax.set_title(name)
+    ax.set_xlabel(step_key)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+  for ax in axes[len(names):]:
+    ax.set_visible(False)
+  if title:
+    fig.suptitle(title + (" (red: collapse_warning)" if warned else ""))
+  return _save(fig, path)
+
+
 def _covariance_eigenvalues(z) -> np.ndarray:
   z = np.asarray(z, np.float64)
   return np.linalg.eigvalsh(np.cov(z, rowvar=False, bias=True).reshape(z.shape[1], z.shape[1]))

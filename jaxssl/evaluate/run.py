@@ -104,7 +104,7 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   collapsed, reason = diagnostics.is_collapsed(diag)
   summary['collapsed'] = bool(collapsed)
   summary['collapse_reason'] = reason
-  warning, reason = diagnostics.collapse_warning(diag)  # RankMe < 10 % of min(N, D), or collapsed
+  warning, reason = diagnostics.collapse_warning(diag)  # low RankMe or embedding_std, or collapsed
   summary['collapse_warning'] = bool(warning)
   summary['collapse_warning_reason'] = reason
   summary['eval_seconds'] = time.perf_counter() - start

@@ -1,9 +1,9 @@
 """Decoders for reconstruction objectives, and the input corruption of denoising / masked AEs.
 
-`ImageDecoder` maps an embedding to a 28×28×C image (Fashion-MNIST sized) with a Dense layer and
-two stride-2 transposed convolutions (7 → 14 → 28); `MLPDecoder` maps it to any shape. Both output
-the mean x̂(z) of the Gaussian decoder of `jaxssl.objectives.reconstruction`. `corrupt` masks
-square patches and/or adds Gaussian noise so that the encoder sees a corrupted view while the
+`ImageDecoder` maps an embedding to a size×size×C image (28: Fashion-MNIST, 32: CIFAR) with a Dense
+layer and two stride-2 transposed convolutions (7 → 14 → 28); `MLPDecoder` maps it to any shape.
+Both output the mean x̂(z) of the Gaussian decoder of `jaxssl.objectives.reconstruction`. `corrupt`
+masks square patches and/or adds Gaussian noise so that the encoder sees a corrupted view while the
 loss compares x̂ with the clean image (a denoising or masked autoencoder).
 """
 from typing import Sequence
@@ -14,14 +14,16 @@ import jax.numpy as jnp
 
 
 class ImageDecoder(nn.Module):
-  """Embedding (N, D) → image (N, 28, 28, channels) via Dense + 2 stride-2 ConvTranspose.
+  """Embedding (N, D) → image (N, size, size, channels) via Dense + 2 stride-2 ConvTranspose.
 
   Attributes:
     channels: output channels C.
-    width: channels of the 7×7 feature map (halved at 14×14).
+    size: output height and width, a multiple of 4 (28 for Fashion-MNIST, 32 for CIFAR).
+    width: channels of the (size/4)² feature map (halved at size/2).
     dtype: computation dtype (params stay float32).
   """
   channels: int = 1
+  size: int = 28
   width: int = 64
   dtype: jnp.dtype = jnp.float32
 
@@ -29,8 +31,12 @@ class ImageDecoder(nn.Module):
   def __call__(self, z: jax.Array) -> jax.Array:
     if z.ndim != 2:
       raise ValueError(f"ImageDecoder expects embeddings of shape (batch, dim), got {z.shape}.")
-    x = nn.Dense(7 * 7 * self.width, dtype=self.dtype)(z)
-    x = nn.relu(x).reshape(z.shape[0], 7, 7, self.width)
+    if self.size % 4:
+      raise ValueError(f"ImageDecoder size must be a multiple of 4 (two 2x upsamplings), got "
+                       f"{self.size}.")
+    s = self.size // 4
+    x = nn.Dense(s * s * self.width, dtype=self.dtype)(z)
+    x = nn.relu(x).reshape(z.shape[0], s, s, self.width)
     x = nn.ConvTranspose(self.width // 2, (4, 4), strides=(2, 2), padding="SAME",
                          dtype=self.dtype)(x)
     x = nn.relu(x)

@@ -22,10 +22,13 @@ from tqdm.auto import tqdm
 
 from jaxssl import augment, data, objectives
 from jaxssl.config import ConfigError, to_json_dict
+from jaxssl.evaluate.online_diagnostics import make_diagnostics_fn
 from jaxssl.io import atomic_write_json
 from jaxssl.models import SSLModel, build_model
 from jaxssl.train import checkpoint as ckpt
-from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
+from jaxssl.train.distributed import any_process, maybe_initialize
+from jaxssl.train.mesh import (batch_sharded, check_batch_divisible, make_mesh, replicated,
+                               state_sharding)
 from jaxssl.train.metrics_log import MetricsWriter
 from jaxssl.train.optim import learning_rate_schedule, make_optimizer
 from jaxssl.train.state import TrainState, create_train_state
@@ -104,7 +107,7 @@ class _StopSignal:
 
 def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
   """Builds everything the loop needs; also used by benchmarks and tests."""
-  mesh = mesh or make_mesh()
+  mesh = mesh or make_mesh(fsdp=config.mesh.fsdp if 'mesh' in config else 1)
   check_batch_divisible(config.batch_size, mesh)
   if train_arrays is None:
     train_arrays = data.load_arrays(config.dataset, config.train_split,
@@ -116,6 +119,17 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
   if objective.kind in ('predictor_target', 'predictor_stopgrad') and not config.model.predictor:
     raise ConfigError(f'Objective {config.objective.name!r} needs a predictor head: set '
                       '--config.model.predictor="(512, 512)" (hidden, output widths).')
+  reconstruct = config.objective.get('reconstruct', 'clean')
+  if (objective.kind == 'reconstruction') != bool(config.model.get('decoder')):
+    raise ConfigError(
+        f'Objective {config.objective.name!r} ' + (
+            'needs a decoder: set --config.model.decoder=image (or mlp with '
+            '--config.model.decoder_kwargs.out_shape="(28, 28, 1)").'
+            if objective.kind == 'reconstruction' else
+            "does not use a decoder: set --config.model.decoder=''."))
+  if reconstruct not in ('clean', 'other_view'):
+    raise ConfigError(f'objective.reconstruct must be "clean" or "other_view", got '
+                      f'{reconstruct!r}.')
   model = build_model(config.model)
   steps_per_epoch = len(images) // config.batch_size
   total_steps = max(int(round(config.epochs * steps_per_epoch)), 1)
@@ -123,21 +137,31 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
   probe_tx = optax.adam(config.probe_lr)
   state = create_train_state(jax.random.PRNGKey(config.seed), model, tx, probe_tx, objective,
                              image_shape=images.shape[1:], num_classes=config.num_classes)
-  state = jax.device_put(state, replicated(mesh))
+  shardings = state_sharding(state, mesh)  # replicated, or large arrays split over 'fsdp'
+  state = jax.device_put(state, shardings)
   step_fn = make_train_step(
       model, objective, tx, probe_tx, view1=view_config(config.augment.view1),
       view2=view_config(config.augment.view2), objective_kwargs=kwargs,
       schedule=learning_rate_schedule(config, steps_per_epoch), total_steps=total_steps,
-      ema_base=config.ema_base, nan_at_steps=tuple(config.faults.nan_at_steps))
-  jit_step = jax.jit(step_fn, in_shardings=(replicated(mesh), batch_sharded(mesh)),
-                     out_shardings=(replicated(mesh), replicated(mesh)), donate_argnums=0)
-  device_images = jax.device_put(images, replicated(mesh))
-  device_labels = jax.device_put(labels.astype(np.int32), replicated(mesh))
+      ema_base=config.ema_base, reconstruct=reconstruct,
+      nan_at_steps=tuple(config.faults.nan_at_steps))
+  jit_step = jax.jit(step_fn, in_shardings=(shardings, batch_sharded(mesh)),
+                     out_shardings=(shardings, replicated(mesh)), donate_argnums=0)
+  # Small data sets live in device memory: every process holds the whole set, identical on all,
+  # and the global index row is the same on all. XLA partitions the gather so that each device
+  # reads only its own rows of the batch from its process's copy: no transfer between devices or
+  # hosts (tests/test_multihost.py checks the compiled gather).
+  device_data = jax.device_put({'image': images, 'label': labels.astype(np.int32)},
+                               replicated(mesh))
+  take = jax.jit(lambda arrays, indices: jax.tree.map(lambda x: x[indices], arrays),
+                 in_shardings=(replicated(mesh), replicated(mesh)),
+                 out_shardings=batch_sharded(mesh))
 
-  @jax.jit
   def gather(indices):
-    batch = {'image': device_images[indices], 'label': device_labels[indices]}
-    return jax.lax.with_sharding_constraint(batch, batch_sharded(mesh))
+    """The global batch {'image', 'label'} at `indices` (this step's row of `batch_indices`)."""
+    return take(device_data, np.asarray(indices, np.int32))
+
+  gather.lower = lambda indices: take.lower(device_data, np.asarray(indices, np.int32))
 
   return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
               gather=gather, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
@@ -159,14 +183,18 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   `stop_after_steps` ends this call after that many steps (checkpointed), as a preemption would.
   """
   start_time = time.perf_counter()
+  maybe_initialize(config)  # joins a multi-process run when the config or environment asks
+  is_main = jax.process_index() == 0  # the one process that logs, writes metrics and plots
   workdir = Path(workdir)
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / '.write_test').touch()
-    (workdir / '.write_test').unlink()
+    probe = workdir / f'.write_test-{jax.process_index()}'
+    probe.touch()
+    probe.unlink()
   except OSError as error:
     raise ConfigError(f'Cannot write to workdir {workdir}: {error}. Pick a writable --workdir.')
   parts = setup(config, mesh=mesh, train_arrays=train_arrays)
+  diagnose = make_diagnostics_fn(config, parts)  # {} except every config.diagnostics_every steps
   state, total_steps = parts['state'], parts['total_steps']
   config_json = to_json_dict(config)
   manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints) if checkpoints else None
@@ -174,9 +202,9 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
     restored = ckpt.restore_latest(manager, state, config_json)
     if restored is not None:
       state, start = restored
-      log.info('Resumed from step %d in %s.', start, workdir)
+      if is_main:
+        log.info('Resumed from step %d in %s.', start, workdir)
   start = int(state.step)
-  is_main = jax.process_index() == 0
   if is_main:
     atomic_write_json(workdir / 'config.json', config_json)
   writer = MetricsWriter(workdir, resume_step=start, enabled=is_main)
@@ -193,7 +221,8 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
     while step < total_steps:
       if step // spe != epoch:
         epoch = step // spe
-        order = batch_indices(config.seed, epoch, parts['num_examples'], config.batch_size)
+        order = np.asarray(batch_indices(config.seed, epoch, parts['num_examples'],
+                                         config.batch_size))
       batch = parts['gather'](order[step % spe])
       state, metrics = parts['step'](state, batch)
       step += 1
@@ -205,6 +234,8 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
         timer_step, timer = step, now
         metrics['images_per_second'] = images_per_second
         metrics['skipped_steps'] = int(state.skipped_steps)
+        metrics.update(diagnose(step, state, batch))
+        timer += metrics.get('diag/seconds', 0.0)  # not part of the training throughput
         writer.write(step, metrics)
         bar.set_postfix(loss=f"{metrics['loss']:.3f}", probe=f"{metrics['probe_acc']:.1f}%")
         if int(state.bad_streak) >= config.max_bad_steps:
@@ -215,8 +246,10 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
               f'step {step}); they were skipped. Lower --config.optimizer.lr, set '
               '--config.optimizer.grad_clip, or use --config.model.dtype=float32. The last good '
               f'checkpoint (step {last_good_saved}) is kept in {workdir}/checkpoints.')
-      stopping = stop.received is not None or (stop_after_steps is not None
-                                               and step - start >= stop_after_steps)
+      signalled = stop.received is not None
+      if jax.process_count() > 1:  # all processes must stop at the same step: agree at log steps
+        signalled = step % config.log_every == 0 and any_process(signalled)
+      stopping = signalled or (stop_after_steps is not None and step - start >= stop_after_steps)
       if manager is not None and (step % config.checkpoint_every == 0 or step == total_steps
                                   or stopping):
         if int(state.bad_streak) == 0:
@@ -224,8 +257,9 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
           last_good_saved = step
       if stopping:
         interrupted = True
-        log.warning('Stopped (%s): checkpoint saved at step %d; rerun the same command to resume.',
-                    stop.received or 'stop_after_steps', step)
+        if is_main:
+          log.warning('Stopped (%s): checkpoint saved at step %d; rerun the same command to '
+                      'resume.', stop.received or 'stop_after_steps', step)
         break
   if manager is not None:
     manager.wait_until_finished()

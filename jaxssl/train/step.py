@@ -1,7 +1,8 @@
 """One jitted training step: augment on device -> encoder/projector -> objective -> optax update.
 
 The step also trains the online linear probe on stop-gradient features (solo-learn style), updates
-EMA targets for BYOL-style objectives, and skips (does not apply) any step whose loss or gradient is
+EMA targets for BYOL-style objectives, feeds reconstruction objectives the images their decoder
+should produce (`reconstruction_target`), and skips (does not apply) any step whose loss or gradient is
 non-finite, counting it in the state.
 """
 from typing import Any, Callable
@@ -24,9 +25,29 @@ def probe_logits(probe_params, features):
   return features @ probe_params['kernel'] + probe_params['bias']
 
 
-def _objective_loss(objective, kwargs, outputs, target_z, objective_state):
+def reconstruction_target(images, view_1, view_2, *, target: str, view1: dict, view2: dict):
+  """The images x̂ = decoder(z) of each view is scored against, stacked as the views are.
+
+  'clean': the un-augmented image, only converted and normalised as its view (a denoising
+  autoencoder: the Barber–Agakov bound is then on I(X; Z) for the clean X); 'other_view': the
+  other augmented view (cross-view prediction, a bound on I(X₂; Z₁)).
+  """
+  if target == 'clean':
+    stage = lambda view: {'normalize': view.get('normalize')}
+    key = jax.random.key(0)  # unused: no random stage
+    return jnp.concatenate([augment.augment_batch(images, key, stage(view1)),
+                            augment.augment_batch(images, key, stage(view2))])
+  if target == 'other_view':
+    return jnp.concatenate([view_2, view_1])
+  raise ValueError(f"Unknown reconstruction target {target!r}; valid: 'clean', 'other_view'.")
+
+
+def _objective_loss(objective, kwargs, outputs, target_z, objective_state, recon_target=None):
   """Dispatch on the objective's kind; returns (loss, metrics, new objective state)."""
   _, z, p = outputs
+  if objective.kind == 'reconstruction':
+    loss, metrics = objective.fn(recon_target, p, **kwargs)
+    return loss, metrics, objective_state
   z1, z2 = jnp.split(z, 2)
   if objective.kind == 'pair':
     loss, metrics = objective.fn(z1, z2, **kwargs)
@@ -51,11 +72,12 @@ def _all_finite(tree) -> jax.Array:
 def make_train_step(model, objective, tx: optax.GradientTransformation,
                     probe_tx: optax.GradientTransformation, *, view1: dict, view2: dict,
                     objective_kwargs: dict | None = None, schedule: Callable | None = None,
-                    total_steps: int = 1, ema_base: float = 0.99,
+                    total_steps: int = 1, ema_base: float = 0.99, reconstruct: str = 'clean',
                     nan_at_steps: tuple = ()) -> Callable[[TrainState, dict], tuple]:
   """Returns `train_step(state, batch) -> (state, metrics)`, pure and ready for `jax.jit`.
 
-  `batch` holds 'image' (uint8 or float, NHWC) and 'label' (int). `nan_at_steps` injects a NaN
+  `batch` holds 'image' (uint8 or float, NHWC) and 'label' (int). `reconstruct` picks the decoder's
+  target for reconstruction objectives (see `reconstruction_target`). `nan_at_steps` injects a NaN
   loss at those steps: a fault-injection hook for testing the non-finite guard.
   """
   kwargs = dict(objective_kwargs or {})
@@ -67,6 +89,10 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
     view_1, view_2 = augment.two_views(batch['image'], key, view1, view2)
     x = jnp.concatenate([view_1, view_2])
     labels = jnp.concatenate([batch['label'], batch['label']])
+    recon_target = None
+    if objective.kind == 'reconstruction':
+      recon_target = reconstruction_target(batch['image'], view_1, view_2, target=reconstruct,
+                                           view1=view1, view2=view2)
 
     target_z, target_stats = None, state.target_batch_stats
     if uses_target:
@@ -80,7 +106,7 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
       outputs, updates = model.apply({'params': params, 'batch_stats': state.batch_stats}, x,
                                      train=True, mutable=['batch_stats'])
       loss, metrics, objective_state = _objective_loss(objective, kwargs, outputs, target_z,
-                                                       state.objective_state)
+                                                       state.objective_state, recon_target)
       loss = loss + jnp.where(jnp.any(nan_steps == state.step), jnp.nan, 0.0)
       logits = probe_logits(probe_params, jax.lax.stop_gradient(outputs[0]))
       probe_loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()

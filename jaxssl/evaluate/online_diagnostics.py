@@ -1,0 +1,94 @@
+"""Diagnostics during pretraining: rank, entropy, MI, alignment/uniformity of the current batch.
+
+Every `config.diagnostics_every` steps (0 = off) the loop calls the function `make_diagnostics_fn`
+returns: it draws two fresh augmented views of the step's batch, runs the encoder and projector in
+inference mode and computes `diagnostics.cheap_diagnostics` of the backbone features h and of the
+projector outputs z. It is one separately jitted function (compiled once, at the first diagnostics
+step), so the train step is neither slowed nor recompiled. The values go to metrics.jsonl beside the
+loss terms as `diag/backbone/<name>` and `diag/projector/<name>` (nats for information quantities),
+with `diag/collapse_warning` (1.0 when `diagnostics.collapse_warning` fires on z) and
+`diag/seconds` (the call's wall time, which the loop leaves out of images_per_second).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxssl import augment
+from jaxssl.config import ConfigError
+from jaxssl.evaluate import diagnostics
+
+SPACES = ('backbone', 'projector')
+
+
+def is_due(step: int, *, every: int, log_every: int, total_steps: int) -> bool:
+  """Whether log point `step` runs the diagnostics: the first log point at or after each multiple
+  of `every` (exactly the multiples when `every` is a multiple of `log_every`), and the last
+  step."""
+  if every <= 0:
+    return False
+  return step == total_steps or step // every != (step - log_every) // every
+
+
+def batch_diagnostics(model, variables, images: jax.Array, key: jax.Array, *, view1: dict,
+                      view2: dict) -> dict:
+  """`cheap_diagnostics` of h and z for two augmented views of `images`, as a dict of scalars.
+
+  Keys `backbone/<name>`, `projector/<name>` (names in `diagnostics.CHEAP_KEYS`, plus
+  `gaussian_entropy` when the batch has more rows than the space has dimensions) and
+  `<space>/finite`. Pure; jit it.
+  """
+  x1, x2 = augment.two_views(images, key, view1, view2)
+  n = images.shape[0]
+  h, z, _ = model.apply(variables, jnp.concatenate([x1, x2]), train=False)
+  out = {}
+  for space, e in zip(SPACES, (h, z)):
+    e1, e2 = e[:n].astype(jnp.float32), e[n:].astype(jnp.float32)
+    values = diagnostics.cheap_diagnostics(e1, e2, jnp.float32(1.0), jnp.float32(1.0),
+                                           jnp.float32(0.1), with_gaussian=n > e.shape[1])
+    values['finite'] = jnp.all(jnp.isfinite(e)).astype(jnp.float32)
+    out.update({f'{space}/{name}': v for name, v in values.items()})
+  return out
+
+
+def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], dict]:
+  """`diagnose(step, state, batch) -> dict` for the loop's log points; {} when not `is_due`.
+
+  `parts` is `jaxssl.train.loop.setup`'s dict (model, mesh, total_steps). The views are those of
+  the config, drawn with fold_in(fold_in(state.rng, state.step), 1) (never the step's own key).
+  """
+  every = int(config.get('diagnostics_every', 0))
+  if every < 0:
+    raise ConfigError(f'diagnostics_every={every} must be >= 0 (steps between online diagnostics; '
+                      '0 turns them off).')
+  if every == 0:
+    return lambda step, state, batch: {}
+  from jaxssl.train.loop import view_config  # the loop imports this module: import at call time
+  from jaxssl.train.mesh import replicated
+  model = parts['model']
+  view1, view2 = view_config(config.augment.view1), view_config(config.augment.view2)
+
+  def online_diagnostics(state, images):
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)
+    variables = {'params': state.params, 'batch_stats': state.batch_stats}
+    return batch_diagnostics(model, variables, images, key, view1=view1, view2=view2)
+
+  run = jax.jit(online_diagnostics, out_shardings=replicated(parts['mesh']))
+
+  def diagnose(step: int, state, batch: dict) -> dict:
+    if not is_due(step, every=every, log_every=config.log_every,
+                  total_steps=parts['total_steps']):
+      return {}
+    start = time.perf_counter()
+    values = {k: float(v) for k, v in jax.device_get(run(state, batch['image'])).items()}
+    z = {name.split('/', 1)[1]: v for name, v in values.items() if name.startswith('projector/')}
+    z.update(n=float(batch['image'].shape[0]), dim=float(config.model.projector[-1]))
+    out = {f'diag/{k}': v for k, v in values.items()}
+    out['diag/collapse_warning'] = float(diagnostics.collapse_warning(z)[0])
+    out['diag/seconds'] = time.perf_counter() - start
+    return out
+
+  return diagnose
