@@ -10,9 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(VENV)/.installed
 
+# The demo needs the package only; the tests also need the [dev] tools (pytest, nbclient, mkdocs).
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
@@ -24,5 +29,5 @@ $(FMNIST):
 demo: setup data
 	$(VENV)/bin/jaxssl demo --workdir $(WORKDIR)
 
-test: setup data
+test: $(VENV)/.installed-dev data
 	$(PY) -m pytest -q -n 2 tests
