@@ -43,7 +43,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.augment.view2 = 'fmnist_view2'
 
   c.batch_size = 256                    # global batch (image pairs per step), over all devices
-  c.epochs = 2.5
+  c.epochs = 2.75
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adamw'            # sgd | lars | adamw
   c.optimizer.lr = 5e-3                 # peak lr per 256 images (scaled by batch_size / 256)
