@@ -26,15 +26,22 @@ def _flat_keys(config, prefix=''):
   return keys
 
 
-def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
-  """Runs `get_config()` of a config file; `file.py:ARG` calls `get_config('ARG')`."""
-  path, _, arg = str(path).partition(':')
+def load_config_module(path: str | Path):
+  """Imports a config file as a module (config files import their siblings with it)."""
   path = Path(path)
   if not path.exists():
     raise ConfigError(f'Config file {path} does not exist; see experiments/configs/ for examples.')
   spec = importlib.util.spec_from_file_location(f'jaxssl_config_{path.stem}', path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
+  return module
+
+
+def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
+  """Runs `get_config()` of a config file; `file.py:ARG` calls `get_config('ARG')`."""
+  path, _, arg = str(path).partition(':')
+  path = Path(path)
+  module = load_config_module(path)
   if not hasattr(module, 'get_config'):
     raise ConfigError(f'{path} must define get_config() returning an ml_collections.ConfigDict.')
   return module.get_config(arg) if arg else module.get_config()

@@ -7,18 +7,13 @@ classes; CorInfoMax as its official CIFAR-100 command (Ozsoy et al. 2022, github
 corinfomax-ssl README): α = 1000, projector 4096-4096-128, λ_R = λ_μ = 0.01, ε = 1e-8, SGD lr 0.5 at
 batch 512, wd 1e-4. Published linear top-1: CorInfoMax 71.61 (REFERENCES.md; solo-learn for the rest).
 """
-import importlib.util
 from pathlib import Path
 
-from jaxssl.config import apply_overrides
+from jaxssl.config import apply_overrides, load_config_module
 
 
 def _cifar10():
-  spec = importlib.util.spec_from_file_location('jaxssl_config_cifar10',
-                                                Path(__file__).with_name('cifar10.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_config_module(Path(__file__).with_name('cifar10.py'))
 
 
 OBJECTIVES = tuple(_cifar10().OBJECTIVES)

@@ -12,20 +12,15 @@ Data: a TFDS data set named `imagenet100` in array_record with uint8 `image` (22
 `label` features, in --config.data_dir; jaxssl ships no builder for it. For real ImageNet scale,
 stream it with grain (see DESIGN.md) rather than load_arrays.
 """
-import importlib.util
 from pathlib import Path
 
 import ml_collections
 
-from jaxssl.config import apply_overrides
+from jaxssl.config import apply_overrides, load_config_module
 
 
 def _cifar10():
-  spec = importlib.util.spec_from_file_location('jaxssl_config_cifar10',
-                                                Path(__file__).with_name('cifar10.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_config_module(Path(__file__).with_name('cifar10.py'))
 
 
 _CORINFOMAX = ('batch_size=1024', 'optimizer.lr=0.25', 'objective.kwargs.alpha=500.0',

@@ -11,21 +11,16 @@ reference code's stem was not checked here).
 Data: a TFDS data set named `tiny_imagenet` in array_record with uint8 `image` (64, 64, 3) and
 `label` features, in --config.data_dir; jaxssl ships no builder for it (only Fashion-MNIST and CIFAR).
 """
-import importlib.util
 from pathlib import Path
 
 import ml_collections
 
 from jaxssl import augment
-from jaxssl.config import apply_overrides
+from jaxssl.config import apply_overrides, load_config_module
 
 
 def _cifar10():
-  spec = importlib.util.spec_from_file_location('jaxssl_config_cifar10',
-                                                Path(__file__).with_name('cifar10.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_config_module(Path(__file__).with_name('cifar10.py'))
 
 
 OBJECTIVES = tuple(_cifar10().OBJECTIVES)
