@@ -4,7 +4,7 @@ Every study script imports this module (it sits beside them in experiments/). A 
 data size, the encoder width and the length of training, the same for every run of a study:
 
   tiny  seconds per run: a 28x28 ConvNet 8-16 wide, 256 images, 1 epoch (the tests run this);
-  cpu   the default, ~10 min per study on 2 idle CPU cores: ConvNet 32-64, 10k images, 2 epochs;
+  cpu   the default, ~10 min per study on 2 idle CPU cores: ConvNet 32-64-128, 10k images, 2 epochs;
   full  the shipped Fashion-MNIST configs as they are (demo ConvNet, 60k images, 2.5 epochs):
         about 10 min per run on 2 CPU cores, seconds on a GPU.
 
@@ -52,7 +52,7 @@ BUDGETS = {
         'batch_size=32', 'epochs=1.0', 'log_every=2', 'optimizer.warmup_epochs=0.0',
         'eval.batch_size=128'), 32, 128),
     'cpu': Budget('cpu', 10000, 2000, _COMMON + (
-        'model.encoder_kwargs.stages=((32, 1), (64, 2))', 'model.encoder_kwargs.pool_grid=2',
+        'model.encoder_kwargs.stages=((32, 1), (64, 2), (128, 2))', 'model.encoder_kwargs.pool_grid=2',
         'batch_size=256', 'epochs=2.0', 'log_every=5', 'eval.batch_size=1000'), 256, 1000),
     'full': Budget('full', 60000, 10000, _COMMON + ('log_every=25',), 4096, 4096),
 }
