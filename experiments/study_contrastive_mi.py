@@ -277,9 +277,7 @@ def main(argv=None):
       '![contrastive MI](contrastive_mi.png)'])
   raw = dict(small_batch=[lib.clean(r) for r in a], same_class=b, infomin=c,
              correlation={k: dict(pearson=p, spearman=s) for k, (p, s) in corr.items()})
-  lib.write_results(out, summary=summary, details='', raw=raw)
-  lib.finish(args, out)
-  print(f'wrote {out}')
+  lib.publish(args, out, summary=summary, details='', raw=raw)
   return raw
 
 

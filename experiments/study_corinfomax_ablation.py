@@ -124,9 +124,7 @@ def main(argv=None):
       'embeddings (L2-normalised), out of D.', '',
       '![eigen-spectra](eigenspectrum.png)'])
   raw = [{k: v for k, v in r.items() if k != 'spectra'} for r in results]
-  lib.write_results(out, summary=summary, details='', raw=raw)
-  lib.finish(args, out)
-  print(f'wrote {out}')
+  lib.publish(args, out, summary=summary, details='', raw=raw)
   return results
 
 

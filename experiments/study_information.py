@@ -198,9 +198,7 @@ def main(argv=None):
           ['step'] + list(QUANTITIES),
           [[p['step']] + [f'{p[k]:.3f}' for k in QUANTITIES] for p in run['points']])
       for o, run in runs.items())
-  lib.write_results(out, summary=summary, details=details, raw=runs)
-  lib.finish(args, out)
-  print(f'wrote {out}')
+  lib.publish(args, out, summary=summary, details=details, raw=runs)
   return runs
 
 

@@ -158,9 +158,7 @@ def main(argv=None):
       [(NAMES[o], i, f"{r['linear_top1']:.2f}", f"{r['knn_top1']:.2f}", r['steps'],
         f"{r['seconds']:.0f}") for o in objectives for i, r in enumerate(raw[o])])
   raw['claims'] = [dict(claim=t, holds=bool(ok), diff=d, se=s) for t, ok, d, s in claims]
-  lib.write_results(out, summary=summary, details=details, raw=raw)
-  lib.finish(args, out)
-  print(f'wrote {out}')
+  lib.publish(args, out, summary=summary, details=details, raw=raw)
   return raw
 
 

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxssl import augment, data
-from jaxssl.config import apply_overrides
+from jaxssl.config import apply_overrides, load_config_module
 from jaxssl.evaluate import features as features_lib
 from jaxssl.evaluate import knn, linear_probe
 from jaxssl.io import atomic_write_json, atomic_write_text
@@ -121,11 +121,7 @@ def load_fmnist(budget: Budget):
 
 def fmnist_configs():
   """The module experiments/configs/fmnist.py (its OBJECTIVES and get_config)."""
-  spec = importlib.util.spec_from_file_location('jaxssl_fmnist_configs',
-                                                ROOT / 'configs' / 'fmnist.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_config_module(ROOT / 'configs' / 'fmnist.py')
 
 
 def make_config(objective: str, budget: Budget, *, seed: int = 0, overrides=()):
@@ -256,20 +252,16 @@ def budget_line(budget: Budget, config) -> str:
           f'{config.augment.view2}; platform {jax.devices()[0].platform}.')
 
 
-def write_results(out: Path, *, summary: str, details: str, raw: dict) -> None:
-  """`summary.md` (the section of experiments/README.md), `results.md` and `results.json`."""
+def publish(args, out: Path, *, summary: str, details: str, raw) -> None:
+  """Writes `summary.md` (the section of experiments/README.md), `results.md` and `results.json`,
+  and regenerates experiments/README.md when the study wrote into the shared results folder."""
   atomic_write_text(out / 'summary.md', summary.rstrip() + '\n')
   atomic_write_text(out / 'results.md', summary.rstrip() + '\n\n' + details.rstrip() + '\n')
   atomic_write_json(out / 'results.json', raw)
-
-
-def finish(args, out: Path) -> None:
-  """Regenerates experiments/README.md when the study wrote into the shared results folder."""
   if out.resolve().parent == RESULTS.resolve():
-    spec = importlib.util.spec_from_file_location('jaxssl_make_readme', ROOT / 'make_readme.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main([])
+    import make_readme  # pylint: disable=import-outside-toplevel  (beside this module)
+    make_readme.main([])
+  print(f'wrote {out}')
 
 
 def clean(result: dict) -> dict:
