@@ -16,6 +16,9 @@ class ConvNet(nn.Module):
   lossless, free reshape that lets the first conv run at a lower resolution.
   `pool_grid=g` average-pools the last feature map to a g x g grid and flattens it (g=1: global
   average pooling), keeping coarse spatial layout in the features (g*g*channels of them).
+  `matmul_grads` computes the convolutions' gradients as matrix products (`cpu_conv.py`; same
+  values, 1.22x faster demo steps on XLA:CPU); None (default) turns it on when the default backend
+  is the CPU.
   """
   stages: Sequence[Sequence[int]] = ((32, 1), (64, 2), (128, 2), (256, 2))
   space_to_depth: int = 1
