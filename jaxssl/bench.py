@@ -6,16 +6,18 @@ host loader), and -- when PyTorch is installed -- a faithful PyTorch twin of the
 objective in the same invocation, printing the ratio. MFU uses XLA's analytic FLOP count of the
 compiled step and the device's peak (known accelerators, or `--config` field `bench_peak_flops`).
 """
+import copy
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import jax
+import ml_collections
 import numpy as np
 
 from jaxssl import data
-from jaxssl.train.loop import batch_indices, setup
+from jaxssl.train.loop import batch_indices, setup, view_config
 
 # Dense peak FLOP/s per device for MFU (bf16 where the hardware has it).
 PEAK_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'TPU v4': 275e12, 'TPU v5': 197e12}
@@ -42,8 +44,32 @@ def _arrays(config):
             rng.integers(0, config.num_classes, 10 * config.batch_size).astype(np.int32))
 
 
-def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None) -> dict:
-  """Pairs per second of the full step, compile time, and the input pipeline's rates."""
+def _run_steps(parts, order, start, steps):
+  state, spe = parts['state'], parts['steps_per_epoch']
+  for i in range(steps):
+    state, metrics = parts['step'](state, parts['gather'](order[(start + i) % spe]))
+  jax.block_until_ready(metrics)
+  parts['state'] = state
+
+
+def model_step_config(config):
+  """The config with augmentation reduced to normalisation: the model step alone, as the PyTorch
+  anchors time it (pre-made views); the online probe stays."""
+  config = copy.deepcopy(config)
+  views = dict(config.augment)
+  for name in ('view1', 'view2'):
+    views[name] = {'normalize': dict(view_config(config.augment[name])).get('normalize')}
+  config.augment = ml_collections.ConfigDict(views)
+  return config
+
+
+def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
+                    profile_dir: str | None = None) -> dict:
+  """Pairs per second of the full step, compile time, and the input pipeline's rates.
+
+  `profile_dir`: also trace `steps` further steps with `jax.profiler` there (open it with
+  TensorBoard's profile plugin or XProf).
+  """
   arrays = train_arrays if train_arrays is not None else _arrays(config)
   t0 = time.perf_counter()
   parts = setup(config, train_arrays=arrays)
@@ -57,15 +83,13 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None)
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   flops = float(cost.get('flops', 0.0)) if cost else 0.0
-  state = parts['state']
-  for i in range(warmup):
-    state, metrics = parts['step'](state, parts['gather'](order[i % spe]))
-  jax.block_until_ready(metrics)
+  _run_steps(parts, order, 0, warmup)
   t0 = time.perf_counter()
-  for i in range(steps):
-    state, metrics = parts['step'](state, parts['gather'](order[(warmup + i) % spe]))
-  jax.block_until_ready(metrics)
+  _run_steps(parts, order, warmup, steps)
   step_seconds = (time.perf_counter() - t0) / steps
+  if profile_dir:
+    with jax.profiler.trace(profile_dir):
+      _run_steps(parts, order, warmup + steps, steps)
 
   # Input pipeline alone: the device-resident gather the loop uses...
   t0 = time.perf_counter()
@@ -127,12 +151,21 @@ def torch_twin(config, steps: int = 20) -> dict | None:
   return results
 
 
-def bench_train(config, steps: int = 20, torch_mode: str = 'auto') -> dict:
-  result = time_train_step(config, steps=steps)
+def bench_train(config, steps: int = 20, torch_mode: str = 'auto',
+                profile_dir: str | None = None) -> dict:
+  """Full step, model step alone (no augmentation), and the PyTorch twin, in one invocation."""
+  arrays = _arrays(config)
+  result = time_train_step(config, steps=steps, train_arrays=arrays, profile_dir=profile_dir)
+  model_only = time_train_step(model_step_config(config), steps=steps, train_arrays=arrays)
+  result['model_step_pairs_per_second'] = model_only['pairs_per_second']
   print(f"jaxssl full step  {result['device']}  batch {result['batch_size']}")
   print(f"  {result['pairs_per_second']:9.0f} pairs/s   {result['step_ms']:.1f} ms/step   "
         f"compile {result['compile_seconds']:.1f} s   {result['gflops_per_step']:.1f} GFLOP/step"
         + (f"   MFU {100 * result['mfu']:.1f}%" if result['mfu'] else ''))
+  print(f"  model step alone (views pre-made, no augmentation): "
+        f"{result['model_step_pairs_per_second']:.0f} pairs/s   {model_only['step_ms']:.1f} ms/step")
+  if profile_dir:
+    print(f'  profile of {steps} steps written to {profile_dir} (tensorboard --logdir {profile_dir})')
   print(f"  input pipeline: device gather {result['device_gather_pairs_per_second']:.0f} pairs/s "
         f"({result['device_gather_pairs_per_second'] / result['pairs_per_second']:.0f}x the step)"
         + (f"; grain host loader {result['grain_loader_images_per_second']:.0f} images/s "
@@ -144,6 +177,7 @@ def bench_train(config, steps: int = 20, torch_mode: str = 'auto') -> dict:
       raise RuntimeError('PyTorch is not installed: pip install torch==2.13.0')
     for mode, rate in (twin or {}).items():
       print(f"  PyTorch {mode:8s} model step {rate:9.0f} pairs/s   jaxssl/torch = "
-            f"{result['pairs_per_second'] / rate:.2f}x")
+            f"{result['pairs_per_second'] / rate:.2f}x full step, "
+            f"{result['model_step_pairs_per_second'] / rate:.2f}x model step")
       result[f'torch_{mode}_pairs_per_second'] = rate
   return result

@@ -51,6 +51,8 @@ def _parser():
   p.add_argument('--steps', type=int, default=20)
   p.add_argument('--torch', choices=['auto', 'yes', 'no'], default='auto',
                  help='run the PyTorch anchor side by side (when torch is installed)')
+  p.add_argument('--profile', default=None, metavar='DIR',
+                 help='also write a jax.profiler trace of the timed steps to DIR (TensorBoard)')
   return parser
 
 
@@ -94,7 +96,7 @@ def main(argv=None) -> int:
     if args.command == 'bench':
       from jaxssl.bench import bench_train
       config = load_config(args.config, overrides)
-      bench_train(config, steps=args.steps, torch_mode=args.torch)
+      bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile)
       return 0
   except (ConfigError, DatasetNotPreparedError, FileNotFoundError) as error:
     print(f'jaxssl {args.command}: error: {error}', file=sys.stderr)

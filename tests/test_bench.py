@@ -1,0 +1,38 @@
+"""`jaxssl bench train`: what it reports (the speed figures themselves are in the README, not here)."""
+import glob
+
+import jax
+import pytest
+
+from jaxssl import bench
+
+from helpers import tiny_arrays, tiny_config
+
+
+def test_time_train_step_reports_rates_flops_and_writes_a_profile(tmp_path):
+  config = tiny_config()
+  result = bench.time_train_step(config, steps=2, warmup=1, train_arrays=tiny_arrays(),
+                                 profile_dir=str(tmp_path / 'profile'))
+  assert result['batch_size'] == config.batch_size
+  assert result['pairs_per_second'] > 0 and result['step_ms'] > 0
+  # XLA's analytic count of the compiled step: at least the encoder's forward convolutions.
+  assert result['gflops_per_step'] > 0
+  assert result['device_gather_pairs_per_second'] > 0
+  assert result['mfu'] is None  # no known peak for the CPU and none given in the config
+  assert glob.glob(str(tmp_path / 'profile' / '**' / '*.xplane.pb'), recursive=True)
+
+
+def test_model_step_config_keeps_only_normalisation():
+  config = tiny_config()
+  stripped = bench.model_step_config(config)
+  for name in ('view1', 'view2'):
+    assert set(stripped.augment[name]) == {'normalize'}
+    assert stripped.augment[name]['normalize']['std'] is not None
+  assert config.augment.view1 == tiny_config().augment.view1  # the original is untouched
+
+
+@pytest.mark.parametrize('kind, expected', [('NVIDIA H100 80GB HBM3', 989e12), ('cpu', None)])
+def test_peak_flops_by_device_kind(kind, expected):
+  device = type('Device', (), {'device_kind': kind})()
+  assert bench.peak_flops(device) == expected
+  assert jax.device_count() >= 1
