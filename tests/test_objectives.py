@@ -118,11 +118,14 @@ def np_entropy(z, entropy, beta=1.0, sigma=1.0):
   return d / 2 - np.mean(per_row)
 
 
-def np_vicreg_entropy(z1, z2, entropy="logdet", sim=25.0, coeff=25.0):
+def np_vicreg_entropy(z1, z2, entropy="logdet", sim=25.0):
+  # Defaults as documented: logdet per dimension (β_H = 25, β = 32); pairwise in nats, β_H = 10.
   d = z1.shape[1]
   inv = np.mean((z1 - z2) ** 2)
-  h1, h2 = np_entropy(z1, entropy), np_entropy(z2, entropy)
-  return sim * inv - coeff * (h1 + h2) / d, {"invariance": inv, "entropy_1": h1, "entropy_2": h2}
+  beta = 32.0 if entropy == "logdet" else 1.0
+  h1, h2 = np_entropy(z1, entropy, beta=beta), np_entropy(z2, entropy, beta=beta)
+  penalty = 25.0 * (h1 + h2) / d if entropy == "logdet" else 10.0 * (h1 + h2)
+  return sim * inv - penalty, {"invariance": inv, "entropy_1": h1, "entropy_2": h2}
 
 
 def np_byol(p1, p2, t1, t2):
