@@ -15,6 +15,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.num_classes = 10
   c.train_split = 'train'
   c.test_split = 'test'
+  # 'memory': the whole split in device memory, batches gathered in jit (small data sets);
+  # 'grain': streamed from disk, each process reading its shard with grain (ImageNet-size sets).
+  c.input_pipeline = 'memory'
+  c.data_workers = 0                    # grain worker processes for decoding ('grain' only)
 
   c.model = ml_collections.ConfigDict()
   c.model.encoder = 'convnet'           # convnet | resnet18 | resnet50 | vit_s16 | vit_b16

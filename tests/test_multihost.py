@@ -40,19 +40,39 @@ def _worker(port: int, process_id: int, workdir: str, out: str) -> None:
   atomic_write_bytes(Path(out) / f'params-{process_id}.npz', buffer.getvalue())
 
 
+def _grain_worker(port: int, process_id: int, data_dir: str, out: str) -> None:
+  """Streams the first global batch through grain (`input_pipeline='grain'`) and saves it."""
+  import jax
+  from jax.experimental import multihost_utils
+  from jaxssl.io import atomic_write_bytes
+  from jaxssl.train import setup
+  from helpers import tiny_config
+
+  jax.distributed.initialize(f'127.0.0.1:{port}', 2, process_id, heartbeat_timeout_seconds=900)
+  parts = setup(tiny_config('input_pipeline="grain"', f'data_dir="{data_dir}"'))
+  batch = next(parts['batches'](0))
+  assert len(batch['label'].sharding.device_set) == 8 and batch['label'].shape == (16,)
+  labels, images = (np.asarray(multihost_utils.process_allgather(batch[k], tiled=True))
+                    for k in ('label', 'image'))
+  buffer = io.BytesIO()
+  np.savez(buffer, labels=labels, images=images)
+  atomic_write_bytes(Path(out) / f'grain-{process_id}.npz', buffer.getvalue())
+
+
 def _free_port() -> int:
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
     return s.getsockname()[1]
 
 
-def _launch(workdir: Path, out: Path) -> None:
+def _launch(workdir: Path, out: Path, mode: str = 'train') -> None:
   port = _free_port()
   env = dict(os.environ, JAX_PLATFORMS='cpu',
              XLA_FLAGS='--xla_force_host_platform_device_count=4',
              PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]),
                                          str(Path(__file__).parent)]))
-  procs = [subprocess.Popen([sys.executable, __file__, str(port), str(i), str(workdir), str(out)],
+  procs = [subprocess.Popen([sys.executable, __file__, str(port), str(i), str(workdir), str(out),
+                             mode],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for i in range(2)]
   logs = []
@@ -154,5 +174,25 @@ def test_maybe_initialize_follows_the_config_then_the_environment(fake_initializ
     maybe_initialize(tiny_config('distributed.coordinator_address="10.0.0.1:1234"'), environ={})
 
 
+def test_two_processes_stream_their_own_shards_into_one_global_batch(tmp_path):
+  """input_pipeline='grain': process p reads shard p of the data set; the global batch is process
+  0's local batch followed by process 1's, on all 8 devices of the 2 processes."""
+  from jaxssl import data
+  from helpers import write_tiny_fashion_idx
+
+  data_dir = tmp_path / 'tfds'
+  data.prepare('fashion_mnist_idx', data_dir=data_dir,
+               source_dir=write_tiny_fashion_idx(tmp_path / 'idx'))
+  _launch(data_dir, tmp_path, mode='grain')
+  source = data.load_source('fashion_mnist_idx', 'train', data_dir=data_dir)
+  expected = [next(iter(data.make_loader(source, global_batch_size=16, seed=0, process_index=p,
+                                         process_count=2))) for p in range(2)]
+  for i in range(2):
+    saved = np.load(tmp_path / f'grain-{i}.npz')
+    np.testing.assert_array_equal(saved['labels'], np.concatenate([e['label'] for e in expected]))
+    np.testing.assert_array_equal(saved['images'], np.concatenate([e['image'] for e in expected]))
+
+
 if __name__ == '__main__':
-  _worker(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])
+  worker = {'train': _worker, 'grain': _grain_worker}[sys.argv[5]]
+  worker(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])

@@ -2,7 +2,6 @@
 
 Runs `jaxssl pretrain` as a subprocess on a tiny Fashion-MNIST-format data set generated here.
 """
-import gzip
 import os
 import signal
 import subprocess
@@ -14,29 +13,18 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl.data.idx import write_idx
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.loop import setup
 from jaxssl.train.mesh import make_mesh
 
-from helpers import TINY_OVERRIDES, tiny_arrays, tiny_config
+from helpers import TINY_OVERRIDES, tiny_config, write_tiny_fashion_idx
 
 
 @pytest.fixture(scope='module')
 def tiny_dataset(tmp_path_factory):
   """A 128-image Fashion-MNIST-format IDX set prepared as array_record."""
   root = tmp_path_factory.mktemp('tiny_fmnist')
-  source = root / 'idx'
-  source.mkdir()
-  for split, prefix, n in (('train', 'train', 128), ('test', 't10k', 32)):
-    images, labels = tiny_arrays(n, seed=1 if split == 'train' else 2)
-    for suffix, array in (('images-idx3-ubyte', images[..., 0]), ('labels-idx1-ubyte',
-                                                                   labels.astype(np.uint8))):
-      raw = source / f'{prefix}-{suffix}'
-      write_idx(raw, array)
-      with open(raw, 'rb') as f, gzip.open(f'{raw}.gz', 'wb') as g:
-        g.write(f.read())
-      raw.unlink()
+  source = write_tiny_fashion_idx(root / 'idx')
   data_dir = root / 'tfds'
   _cli('prepare', 'fashion_mnist_idx', '--data-dir', str(data_dir), '--source-dir', str(source))
   return data_dir

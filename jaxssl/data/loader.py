@@ -29,6 +29,7 @@ def make_loader(
     worker_count: int = 0,
     prefetch: int = 2,
     map_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    start_batch: int = 0,
 ) -> grain.IterDataset:
   """This process's batches {'image': uint8 (B,H,W,C), 'label': int32 (B,)}, a grain IterDataset.
 
@@ -46,7 +47,9 @@ def make_loader(
 
   Checkpointing: `it = iter(loader)` is a grain `DatasetIterator`; `it.get_state()` returns a small
   dict (the position in the stream) and `iter(loader).set_state(state)` resumes exactly there,
-  given the same source and arguments.
+  given the same source and arguments. Or, statelessly, `start_batch=k` starts the stream at its
+  k-th batch (counted over epochs): batch k is a pure function of (seed, k), which is how
+  `jaxssl.train.pretrain` resumes from a step.
   """
   if process_index is None:
     process_index = jax.process_index()
@@ -61,6 +64,8 @@ def make_loader(
         f"{process_count} (each process loads global_batch_size / process_count examples).")
   if num_epochs is not None and num_epochs <= 0:
     raise ValueError(f"num_epochs must be positive or None (forever), got {num_epochs}.")
+  if start_batch < 0:
+    raise ValueError(f"start_batch must be >= 0, got {start_batch}.")
   if not 0 <= seed < 2**32:
     raise ValueError(f"seed must be in [0, 2**32), got {seed}.")
   batch_size = global_batch_size // process_count
@@ -82,6 +87,8 @@ def make_loader(
     ds = ds.shuffle(seed=seed)
   ds = ds.batch(batch_size, drop_remainder=True).map(fetch)
   ds = ds.repeat(num_epochs)
+  if start_batch:
+    ds = ds[start_batch:]
   ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch))
   if worker_count > 0:
     if not flags.FLAGS.is_parsed():

@@ -109,11 +109,13 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
   """Builds everything the loop needs; also used by benchmarks and tests."""
   mesh = mesh or make_mesh(fsdp=config.mesh.fsdp if 'mesh' in config else 1)
   check_batch_divisible(config.batch_size, mesh)
-  if train_arrays is None:
-    train_arrays = data.load_arrays(config.dataset, config.train_split,
-                                    data_dir=config.data_dir or None)
-  images, labels = train_arrays
-  check_images(images, config)
+  pipeline = config.get('input_pipeline', 'memory')
+  if pipeline == 'memory' or train_arrays is not None:
+    inputs = memory_input(config, mesh, train_arrays)
+  elif pipeline == 'grain':
+    inputs = grain_input(config, mesh)
+  else:
+    raise ConfigError(f"input_pipeline must be 'memory' or 'grain', got {pipeline!r}.")
   objective = objectives.get(config.objective.name)
   kwargs = objective_kwargs(objective, config)
   if objective.kind in ('predictor_target', 'predictor_stopgrad') and not config.model.predictor:
@@ -131,12 +133,12 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
     raise ConfigError(f'objective.reconstruct must be "clean" or "other_view", got '
                       f'{reconstruct!r}.')
   model = build_model(config.model)
-  steps_per_epoch = len(images) // config.batch_size
+  steps_per_epoch = inputs['steps_per_epoch']
   total_steps = max(int(round(config.epochs * steps_per_epoch)), 1)
   tx = make_optimizer(config, steps_per_epoch)
   probe_tx = optax.adam(config.probe_lr)
   state = create_train_state(jax.random.PRNGKey(config.seed), model, tx, probe_tx, objective,
-                             image_shape=images.shape[1:], num_classes=config.num_classes)
+                             image_shape=inputs['image_shape'], num_classes=config.num_classes)
   shardings = state_sharding(state, mesh)  # replicated, or large arrays split over 'fsdp'
   state = jax.device_put(state, shardings)
   step_fn = make_train_step(
@@ -147,6 +149,21 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
       nan_at_steps=tuple(config.faults.nan_at_steps))
   jit_step = jax.jit(step_fn, in_shardings=(shardings, batch_sharded(mesh)),
                      out_shardings=(shardings, replicated(mesh)), donate_argnums=0)
+  return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
+              total_steps=total_steps, **inputs)
+
+
+def memory_input(config, mesh, train_arrays=None) -> dict:
+  """The whole training split in device memory; each step gathers its batch inside jit.
+
+  Returns image_shape, num_examples, steps_per_epoch, `gather(indices)` and `batches(start)`, the
+  global batches of steps start, start + 1, ... (the rows of `batch_indices`, epoch after epoch).
+  """
+  if train_arrays is None:
+    train_arrays = data.load_arrays(config.dataset, config.train_split,
+                                    data_dir=config.data_dir or None)
+  images, labels = train_arrays
+  check_images(images, config)
   # Small data sets live in device memory: every process holds the whole set, identical on all,
   # and the global index row is the same on all. XLA partitions the gather so that each device
   # reads only its own rows of the batch from its process's copy: no transfer between devices or
@@ -162,10 +179,46 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
     return take(device_data, np.asarray(indices, np.int32))
 
   gather.lower = lambda indices: take.lower(device_data, np.asarray(indices, np.int32))
+  steps_per_epoch = len(images) // config.batch_size
 
-  return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
-              gather=gather, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-              num_examples=len(images))
+  def batches(start: int):
+    step = start
+    while True:
+      epoch = step // steps_per_epoch
+      order = np.asarray(batch_indices(config.seed, epoch, len(images), config.batch_size))
+      for row in order[step % steps_per_epoch:]:
+        yield gather(row)
+      step = (epoch + 1) * steps_per_epoch
+
+  return dict(image_shape=images.shape[1:], num_examples=len(images),
+              steps_per_epoch=steps_per_epoch, gather=gather, batches=batches)
+
+
+def grain_input(config, mesh) -> dict:
+  """Streams the training split from disk: each process reads its own shard through grain.
+
+  For data sets too large for device memory (ImageNet): `data.make_loader` gives this process's
+  batches (decode + batch on the host, `config.data_workers` worker processes, prefetching), and
+  `data.global_batch` assembles the processes' batches into the global, batch-sharded array; all
+  augmentation stays on the device. Batch k is a pure function of (seed, k), so a resumed run
+  starts its stream at its step (`start_batch`) and sees the batches it would have seen.
+  Returns image_shape, num_examples, steps_per_epoch and `batches(start)`.
+  """
+  source = data.load_source(config.dataset, config.train_split, data_dir=config.data_dir or None)
+  image = np.asarray(source[0]['image'])
+  check_images(np.broadcast_to(image, (len(source),) + image.shape), config)
+  processes = jax.process_count()
+  local_batch = config.batch_size // processes
+  steps_per_epoch = (len(source) // processes) // local_batch
+
+  def batches(start: int):
+    loader = data.make_loader(source, global_batch_size=config.batch_size, seed=config.seed,
+                              start_batch=start, worker_count=config.get('data_workers', 0))
+    for local in loader:
+      yield data.global_batch(local, mesh, axis=tuple(mesh.axis_names))
+
+  return dict(image_shape=image.shape, num_examples=len(source), steps_per_epoch=steps_per_epoch,
+              gather=None, batches=batches)
 
 
 def batch_indices(seed: int, epoch: int, num_examples: int, batch_size: int) -> jax.Array:
@@ -211,7 +264,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   spe = parts['steps_per_epoch']
   bar = tqdm(total=total_steps, initial=start, disable=not (config.progress and is_main),
              desc=f'pretrain {config.objective.name}', unit='step', dynamic_ncols=True)
-  epoch, order = None, None
+  stream = parts['batches'](start)
   interrupted = False
   last_good_saved = start
   timer_step, timer = start, time.perf_counter()
@@ -219,11 +272,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   with _StopSignal() as stop:
     step = start
     while step < total_steps:
-      if step // spe != epoch:
-        epoch = step // spe
-        order = np.asarray(batch_indices(config.seed, epoch, parts['num_examples'],
-                                         config.batch_size))
-      batch = parts['gather'](order[step % spe])
+      batch = next(stream)
       state, metrics = parts['step'](state, batch)
       step += 1
       bar.update(1)
