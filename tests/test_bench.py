@@ -36,3 +36,17 @@ def test_peak_flops_by_device_kind(kind, expected):
   device = type('Device', (), {'device_kind': kind})()
   assert bench.peak_flops(device) == expected
   assert jax.device_count() >= 1
+
+
+def test_bench_compile_script_prints_a_row_per_model(capsys):
+  import importlib.util
+  from pathlib import Path
+  path = Path(__file__).parents[1] / 'experiments' / 'bench_compile.py'
+  spec = importlib.util.spec_from_file_location('bench_compile', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  assert module.main(['--models', 'demo']) == 0
+  rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith('| convnet')]
+  assert len(rows) == 1 and float(rows[0].split('|')[4]) > 0  # compile seconds
+  with pytest.raises(SystemExit):
+    module.main(['--models', 'alexnet'])
