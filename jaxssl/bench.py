@@ -17,7 +17,7 @@ import ml_collections
 import numpy as np
 
 from jaxssl import data
-from jaxssl.train.loop import batch_indices, setup, view_config
+from jaxssl.train.loop import setup, view_config
 
 # Dense peak FLOP/s per device for MFU (bf16 where the hardware has it).
 PEAK_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'TPU v4': 275e12, 'TPU v5': 197e12}
@@ -44,12 +44,11 @@ def _arrays(config):
             rng.integers(0, config.num_classes, 10 * config.batch_size).astype(np.int32))
 
 
-def _run_steps(parts, order, start, steps):
-  state, spe = parts['state'], parts['steps_per_epoch']
-  for i in range(steps):
-    state, metrics = parts['step'](state, parts['gather'](order[(start + i) % spe]))
+def _run_steps(parts, stream, steps):
+  """`steps` training steps on the next batches of `stream`, the state kept in `parts`."""
+  for _ in range(steps):
+    parts['state'], metrics = parts['step'](parts['state'], next(stream))
   jax.block_until_ready(metrics)
-  parts['state'] = state
 
 
 def model_step_config(config):
@@ -74,27 +73,26 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
   t0 = time.perf_counter()
   parts = setup(config, train_arrays=arrays)
   setup_seconds = time.perf_counter() - t0
-  order = batch_indices(config.seed, 0, parts['num_examples'], config.batch_size)
-  spe = parts['steps_per_epoch']
-  batch = parts['gather'](order[0])
+  stream = parts['batches'](0)  # the batches the training loop feeds, epoch after epoch
+  batch = next(stream)
   t0 = time.perf_counter()
   compiled = parts['step'].lower(parts['state'], batch).compile()
   compile_seconds = time.perf_counter() - t0
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   flops = float(cost.get('flops', 0.0)) if cost else 0.0
-  _run_steps(parts, order, 0, warmup)
+  _run_steps(parts, stream, warmup)
   t0 = time.perf_counter()
-  _run_steps(parts, order, warmup, steps)
+  _run_steps(parts, stream, steps)
   step_seconds = (time.perf_counter() - t0) / steps
   if profile_dir:
     with jax.profiler.trace(profile_dir):
-      _run_steps(parts, order, warmup + steps, steps)
+      _run_steps(parts, stream, steps)
 
   # Input pipeline alone: the device-resident gather the loop uses...
   t0 = time.perf_counter()
-  for i in range(steps):
-    out = parts['gather'](order[i % spe])
+  for _ in range(steps):
+    out = next(stream)
   jax.block_until_ready(out)
   gather_seconds = (time.perf_counter() - t0) / steps
   # ...and the grain host loader (decode + batch) that streams data sets too large for memory.

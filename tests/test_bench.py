@@ -1,7 +1,6 @@
 """`jaxssl bench train`: what it reports (the speed figures themselves are in the README, not here)."""
 import glob
 
-import jax
 import pytest
 
 from jaxssl import bench
@@ -35,7 +34,6 @@ def test_model_step_config_keeps_only_normalisation():
 def test_peak_flops_by_device_kind(kind, expected):
   device = type('Device', (), {'device_kind': kind})()
   assert bench.peak_flops(device) == expected
-  assert jax.device_count() >= 1
 
 
 def test_bench_compile_script_prints_a_row_per_model(capsys):

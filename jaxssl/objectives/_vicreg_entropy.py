@@ -32,7 +32,7 @@ def vicreg_entropy(
 
   loss = λ·inv − β_H·[Ĥ(z1) + Ĥ(z2)] / s,   inv = mean_{n,j} (z1_nj − z2_nj)²,
 
-with Ĥ in nats from `jaxssl.estimators`:
+  with Ĥ in nats from `jaxssl.estimators`:
     'logdet':      Ĥ = ½ logdet(I + (β/N) ẑᵀẑ)                               (`logdet_entropy`);
     'pairwise_kl': Kolchinsky–Tracey upper bound on the entropy of (1/N) Σ_i N(z_i, σ²I)
                    (`pairwise_kl_entropy`);

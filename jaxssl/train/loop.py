@@ -72,11 +72,16 @@ def objective_kwargs(objective, config: ml_collections.ConfigDict) -> dict:
 
 
 def check_images(images: np.ndarray, config) -> None:
-  if images.ndim != 4 or images.shape[-1] not in (1, 3):
-    raise ConfigError(f'Data set {config.dataset!r} gives images of shape {images.shape[1:]}; '
+  check_image_shape(images.shape[1:], len(images), config)
+
+
+def check_image_shape(image_shape: tuple, num_images: int, config) -> None:
+  """A data set of `num_images` images of `image_shape` must be NHWC and hold one batch."""
+  if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
+    raise ConfigError(f'Data set {config.dataset!r} gives images of shape {tuple(image_shape)}; '
                       'expected (height, width, 1 or 3) -- NHWC.')
-  if len(images) < config.batch_size:
-    raise ConfigError(f'Data set {config.dataset!r} has {len(images)} training images, fewer than '
+  if num_images < config.batch_size:
+    raise ConfigError(f'Data set {config.dataset!r} has {num_images} training images, fewer than '
                       f'batch_size={config.batch_size}; lower --config.batch_size.')
 
 
@@ -206,7 +211,7 @@ def grain_input(config, mesh) -> dict:
   """
   source = data.load_source(config.dataset, config.train_split, data_dir=config.data_dir or None)
   image = np.asarray(source[0]['image'])
-  check_images(np.broadcast_to(image, (len(source),) + image.shape), config)
+  check_image_shape(image.shape, len(source), config)
   processes = jax.process_count()
   local_batch = config.batch_size // processes
   steps_per_epoch = (len(source) // processes) // local_batch
