@@ -86,7 +86,7 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
   _run_steps(parts, stream, steps)
   step_seconds = (time.perf_counter() - t0) / steps
   if profile_dir:
-    with jax.profiler.trace(profile_dir):
+    with jax.profiler.trace(profile_dir, create_perfetto_trace=True):
       _run_steps(parts, stream, steps)
 
   # Input pipeline alone: the device-resident gather the loop uses...
