@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxssl.models.batch_norm_relu import BatchNormReLU
 from jaxssl.models.cpu_conv import conv_general_dilated_matmul_grads
 
 
@@ -24,6 +25,7 @@ class ConvNet(nn.Module):
   space_to_depth: int = 1
   pool_grid: int = 1
   matmul_grads: bool | None = None
+  closed_form_bn: bool = True
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -41,12 +43,16 @@ class ConvNet(nn.Module):
     if matmul_grads is None:
       matmul_grads = jax.default_backend() == 'cpu'
     conv_fn = conv_general_dilated_matmul_grads if matmul_grads else None
-    for channels, stride in self.stages:
+    for index, (channels, stride) in enumerate(self.stages):
       x = nn.Conv(channels, (3, 3), strides=stride, padding=1, use_bias=False, dtype=self.dtype,
                   param_dtype=self.param_dtype, conv_general_dilated=conv_fn)(x)
-      x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
-                       param_dtype=self.param_dtype)(x)
-      x = nn.relu(x)
+      if self.closed_form_bn:
+        x = BatchNormReLU(momentum=0.9, dtype=self.dtype, param_dtype=self.param_dtype,
+                          name=f'BatchNorm_{index}')(x, use_running_average=not train)
+      else:
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
+                         param_dtype=self.param_dtype, name=f'BatchNorm_{index}')(x)
+        x = nn.relu(x)
     g = self.pool_grid
     if g == 1:
       return jnp.mean(x, axis=(1, 2))

@@ -1,17 +1,18 @@
-"""A convolution whose gradients are two matrix products: fast on XLA:CPU, same numbers.
+"""A convolution whose input gradient is a matrix product: fast on XLA:CPU, same numbers.
 
-XLA:CPU lowers the forward convolution to a well-tuned kernel but the filter gradient (and, for few
-input channels, the input gradient) to a slow generic one: on the demo's 14x14 layers the filter
-gradient took 3-6x longer than the forward pass. `conv_general_dilated_matmul_grads` keeps XLA's
-forward and writes the backward pass as im2col products (Chellapilla et al. 2006):
+XLA:CPU lowers the input gradient of a strided convolution (a convolution of the dilated output
+gradient) to a slow generic kernel. `conv_general_dilated_matmul_grads` keeps XLA's forward pass
+and filter gradient and writes the input gradient as a product plus col2im (Chellapilla et al.
+2006):
 
-  P = patches(x)                      (N·H'·W', kh·kw·C)   -- kh·kw strided slices, concatenated
-  ∂L/∂W = Pᵀ · ∂L/∂y                  (kh·kw·C, C')
-  ∂L/∂x = col2im(∂L/∂y · Wᵀ)           -- each of the kh·kw column blocks padded back into place
+  ∂L/∂x = col2im(∂L/∂y · Wᵀ)           -- (N·H'·W', C') x (C', kh·kw·C); each of the kh·kw column
+                                           blocks padded back into place and summed
 
-Measured on the 2-core CPU (batch 512, see README Performance): the demo ConvNet's step runs
-1.22x faster (772 -> 632 ms median, A/B in one process). Use it on the CPU only; GPUs and
-TPUs have fast native convolution gradients.
+History, measured on the 2-core CPU (batch 512, README Performance): with XLA's default YNNPACK
+convolutions the filter gradient was also an im2col product (Pᵀ·∂L/∂y; 1.22x faster steps, 772 ->
+632 ms); since `jaxssl.xla_options` gives convolutions back to XLA's own kernels, XLA's filter
+gradient is the faster one (demo model step ~313 -> ~295 ms, separate processes). Use it on the
+CPU only; GPUs and TPUs have fast native convolution gradients.
 Supports NHWC inputs, HWIO kernels, explicit padding, strides, no dilation, feature_group_count 1.
 """
 import functools
@@ -59,10 +60,8 @@ def _bwd(strides, padding, residuals, dy):
   kh, kw, c, c_out = w.shape
   xp = jnp.pad(x, ((0, 0), padding[0], padding[1], (0, 0)))
   slices, (ho, wo) = _patch_slices(x.shape, (kh, kw), strides, padding)
-  step = (1, strides[0], strides[1], 1)
-  patches = jnp.concatenate([lax.slice(xp, s, l, step) for s, l in slices], axis=-1)
   dy2 = dy.reshape(-1, c_out)
-  dw = (patches.reshape(-1, kh * kw * c).T @ dy2).reshape(w.shape).astype(w.dtype)
+  dw = jax.vjp(lambda w: _conv(x, w, strides, padding), w)[1](dy)[0]  # XLA's filter gradient
   dcols = (dy2 @ w.reshape(kh * kw * c, c_out).T).reshape(x.shape[0], ho, wo, kh * kw, c)
   dxp = jnp.zeros(xp.shape, dy.dtype)
   zero = jnp.zeros((), dy.dtype)

@@ -33,6 +33,7 @@ from jaxssl.train.metrics_log import MetricsWriter
 from jaxssl.train.optim import learning_rate_schedule, make_optimizer
 from jaxssl.train.state import TrainState, create_train_state
 from jaxssl.train.step import make_train_step
+from jaxssl.xla_options import compiler_options
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
       ema_base=config.ema_base, reconstruct=reconstruct,
       nan_at_steps=tuple(config.faults.nan_at_steps))
   jit_step = jax.jit(step_fn, in_shardings=(shardings, batch_sharded(mesh)),
-                     out_shardings=(shardings, replicated(mesh)), donate_argnums=0)
+                     out_shardings=(shardings, replicated(mesh)), donate_argnums=0,
+                     compiler_options=compiler_options(config.get('xla_cpu_tuning', True)))
   return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
               total_steps=total_steps, **inputs)
 
