@@ -75,6 +75,7 @@ def main(argv=None) -> int:
       except Exception as e:  # keep the other rows: one failure must not cost the GPU session
         print(f'batch {batch} {kind}: FAILED {type(e).__name__}: {str(e)[:400]}', flush=True)
         continue
+      r.pop('more')
       r.update(kind=kind, dtype=args.dtype)
       rows.append(r)
       mfu = f"{100 * r['mfu']:.1f}%" if r['mfu'] else 'n/a'

@@ -51,6 +51,12 @@ def _run_steps(parts, stream, steps):
   jax.block_until_ready(metrics)
 
 
+def _seconds_per_step(parts, stream, steps):
+  t0 = time.perf_counter()
+  _run_steps(parts, stream, steps)
+  return (time.perf_counter() - t0) / steps
+
+
 def model_step_config(config):
   """The config with augmentation reduced to normalisation: the model step alone, as the PyTorch
   anchors time it (pre-made views); the online probe stays."""
@@ -86,9 +92,7 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   flops = float(cost.get('flops', 0.0)) if cost else 0.0
   _run_steps(parts, stream, warmup)
-  t0 = time.perf_counter()
-  _run_steps(parts, stream, steps)
-  step_seconds = (time.perf_counter() - t0) / steps
+  step_seconds = _seconds_per_step(parts, stream, steps)
   if profile_dir:
     with jax.profiler.trace(profile_dir, create_perfetto_trace=True):
       _run_steps(parts, stream, steps)
@@ -124,48 +128,75 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
       'mfu': (flops / step_seconds / (peak * jax.device_count())) if peak and flops else None,
       'device_gather_pairs_per_second': config.batch_size / gather_seconds,
       'grain_loader_images_per_second': grain_rate,
+      # Pairs per second of `n` more steps of the same compiled step (repeated rounds).
+      'more': lambda n=steps: config.batch_size / _seconds_per_step(parts, stream, n),
   }
 
 
-def torch_twin(config, steps: int = 20) -> dict | None:
-  """Runs `bench_torch.py` (PyTorch twin of the ConvNet demo model) in a subprocess."""
+def torch_twin(config, mode: str, steps: int = 20) -> float | None:
+  """Pairs/s of `bench_torch.py` (PyTorch twin of the ConvNet demo model), `mode` 'eager' or
+  'compile', in a subprocess; None without PyTorch or for other encoders."""
   try:
     import torch  # noqa: F401
   except ImportError:
     return None
   if config.model.encoder != 'convnet':
     print('(PyTorch twin exists for the convnet demo model only; for the GPU ResNet-18 anchor '
-          'run ../shared/anchors/torch_vicreg_step.py)')
+          'run experiments/bench_gpu.sh)')
     return None
   kw = config.model.encoder_kwargs
   stages = [list(s) for s in kw.get('stages', ((32, 1), (64, 2), (128, 2), (256, 2)))]
-  results = {}
-  for mode in ('eager', 'compile'):
-    cmd = [sys.executable, str(TORCH_TWIN), mode, str(config.batch_size), str(steps),
-           repr(stages), repr(list(config.model.projector)), str(kw.get('space_to_depth', 1)),
-           str(kw.get('pool_grid', 1))]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    line = [l for l in out.stdout.splitlines() if l.startswith('pairs_per_second')]
-    if out.returncode or not line:
-      print(f'(torch {mode} failed: {out.stderr.strip()[-300:]})')
-      continue
-    results[mode] = float(line[0].split()[1])
-  return results
+  cmd = [sys.executable, str(TORCH_TWIN), mode, str(config.batch_size), str(steps),
+         repr(stages), repr(list(config.model.projector)), str(kw.get('space_to_depth', 1)),
+         str(kw.get('pool_grid', 1))]
+  out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+  line = [l for l in out.stdout.splitlines() if l.startswith('pairs_per_second')]
+  if out.returncode or not line:
+    print(f'(torch {mode} failed: {out.stderr.strip()[-300:]})')
+    return None
+  return float(line[0].split()[1])
 
 
 def bench_train(config, steps: int = 20, torch_mode: str = 'auto',
-                profile_dir: str | None = None) -> dict:
-  """Full step, model step alone (no augmentation), and the PyTorch twin, in one invocation."""
+                profile_dir: str | None = None, rounds: int = 3) -> dict:
+  """Full step, model step alone (no augmentation), and the PyTorch twin, in one invocation.
+
+  The jaxssl steps and PyTorch eager are timed in `rounds` alternating rounds of `steps` steps and
+  compared by their medians: on a shared 2-core machine single rounds vary by ±10-15 %.
+  torch.compile runs once, last (its compilation alone takes ~30 s).
+  """
   arrays = _arrays(config)
   result = time_train_step(config, steps=steps, train_arrays=arrays, profile_dir=profile_dir)
   model_only = time_train_step(model_step_config(config), steps=steps, train_arrays=arrays)
-  result['model_step_pairs_per_second'] = model_only['pairs_per_second']
-  print(f"jaxssl full step  {result['device']}  batch {result['batch_size']}")
+  use_torch = torch_mode != 'no'
+  rates = {'full': [result['pairs_per_second']], 'model': [model_only['pairs_per_second']],
+           'eager': []}
+  for r in range(rounds):
+    if r:
+      rates['full'].append(result['more']())
+      rates['model'].append(model_only['more']())
+    if use_torch:
+      eager = torch_twin(config, 'eager', steps)
+      if eager is None:
+        if torch_mode == 'yes':
+          raise RuntimeError('PyTorch is not installed: pip install torch==2.13.0')
+        use_torch = False
+      else:
+        rates['eager'].append(eager)
+  median = {k: float(np.median(v)) for k, v in rates.items() if v}
+  result['pairs_per_second'] = median['full']
+  result['step_ms'] = 1e3 * config.batch_size / median['full']
+  result['model_step_pairs_per_second'] = median['model']
+  result['rounds'] = rates
+  print(f"jaxssl full step  {result['device']}  batch {result['batch_size']}  "
+        f"(median of {rounds} rounds of {steps} steps)")
   print(f"  {result['pairs_per_second']:9.0f} pairs/s   {result['step_ms']:.1f} ms/step   "
         f"compile {result['compile_seconds']:.1f} s   {result['gflops_per_step']:.1f} GFLOP/step"
-        + (f"   MFU {100 * result['mfu']:.1f}%" if result['mfu'] else ''))
-  print(f"  model step alone (views pre-made, no augmentation): "
-        f"{result['model_step_pairs_per_second']:.0f} pairs/s   {model_only['step_ms']:.1f} ms/step")
+        + (f"   MFU {100 * result['mfu']:.1f}%" if result['mfu'] else '')
+        + f"   rounds {[round(x) for x in rates['full']]}")
+  print(f"  model step alone (views pre-made, no augmentation): {median['model']:.0f} pairs/s   "
+        f"{1e3 * config.batch_size / median['model']:.1f} ms/step   "
+        f"rounds {[round(x) for x in rates['model']]}")
   if profile_dir:
     print(f'  profile of {steps} steps written to {profile_dir} (tensorboard --logdir {profile_dir})')
   print(f"  input pipeline: device gather {result['device_gather_pairs_per_second']:.0f} pairs/s "
@@ -173,13 +204,16 @@ def bench_train(config, steps: int = 20, torch_mode: str = 'auto',
         + (f"; grain host loader {result['grain_loader_images_per_second']:.0f} images/s "
            f"({result['grain_loader_images_per_second'] / result['pairs_per_second']:.1f}x)"
            if result['grain_loader_images_per_second'] else ''))
-  if torch_mode != 'no':
-    twin = torch_twin(config, steps=steps)
-    if twin is None and torch_mode == 'yes':
-      raise RuntimeError('PyTorch is not installed: pip install torch==2.13.0')
-    for mode, rate in (twin or {}).items():
+  if 'eager' in median:
+    twin = {'eager': median['eager']}
+    compiled = torch_twin(config, 'compile', steps)
+    if compiled is not None:
+      twin['compile'] = compiled
+    for mode, rate in twin.items():
+      extra = f"   rounds {[round(x) for x in rates['eager']]}" if mode == 'eager' else ''
       print(f"  PyTorch {mode:8s} model step {rate:9.0f} pairs/s   jaxssl/torch = "
             f"{result['pairs_per_second'] / rate:.2f}x full step, "
-            f"{result['model_step_pairs_per_second'] / rate:.2f}x model step")
+            f"{result['model_step_pairs_per_second'] / rate:.2f}x model step{extra}")
       result[f'torch_{mode}_pairs_per_second'] = rate
+  result.pop('more')
   return result

@@ -49,6 +49,8 @@ def _parser():
   p.add_argument('what', choices=['train', 'estimators'])
   p.add_argument('--config', default=None)
   p.add_argument('--steps', type=int, default=20)
+  p.add_argument('--rounds', type=int, default=3,
+                 help='alternating rounds of jaxssl and PyTorch eager; medians are compared')
   p.add_argument('--torch', choices=['auto', 'yes', 'no'], default='auto',
                  help='run the PyTorch anchor side by side (when torch is installed)')
   p.add_argument('--profile', default=None, metavar='DIR',
@@ -96,7 +98,8 @@ def main(argv=None) -> int:
     if args.command == 'bench':
       from jaxssl.bench import bench_train
       config = load_config(args.config, overrides)
-      bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile)
+      bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile,
+                  rounds=args.rounds)
       return 0
   except (ConfigError, DatasetNotPreparedError, FileNotFoundError) as error:
     print(f'jaxssl {args.command}: error: {error}', file=sys.stderr)
