@@ -4,8 +4,6 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxssl.models.batch_norm_relu import BatchNormReLU
-
 
 class MLPHead(nn.Module):
   """Dense layers of the given widths with BN + ReLU between them.
@@ -21,18 +19,16 @@ class MLPHead(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    norm = lambda i: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
-                                  param_dtype=self.param_dtype, name=f'BatchNorm_{i}')
+    norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
+                                param_dtype=self.param_dtype)
     for i, width in enumerate(self.widths):
       last = i == len(self.widths) - 1
       x = nn.Dense(width, use_bias=last or not self.batch_norm, dtype=self.dtype,
                    param_dtype=self.param_dtype)(x)
       if not last:
-        if self.batch_norm:  # BN + ReLU with the closed-form backward pass
-          x = BatchNormReLU(momentum=0.9, dtype=self.dtype, param_dtype=self.param_dtype,
-                            name=f'BatchNorm_{i}')(x, use_running_average=not train)
-        else:
-          x = nn.relu(x)
+        if self.batch_norm:
+          x = norm()(x)
+        x = nn.relu(x)
       elif self.last_bn:
-        x = norm(i)(x)
+        x = norm()(x)
     return x
