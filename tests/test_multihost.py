@@ -91,6 +91,7 @@ def test_two_processes_match_one_process_with_checkpoint_and_resume(tmp_path):
   import jax
   from jaxssl.evaluate.plots import read_metrics
   from jaxssl.train import pretrain
+  from jaxssl.train.loop import setup
   from helpers import tiny_arrays, tiny_config
 
   _launch(tmp_path / 'multi', tmp_path)
@@ -99,13 +100,19 @@ def test_two_processes_match_one_process_with_checkpoint_and_resume(tmp_path):
                     train_arrays=tiny_arrays())
   assert single.total_steps == 4
   expected = [np.asarray(x) for x in jax.tree.leaves(single.state.params)]
+  init = [np.asarray(x) for x in jax.tree.leaves(
+      setup(tiny_config('optimizer.name="sgd"'), train_arrays=tiny_arrays())['state'].params)]
   for i in range(2):
     saved = np.load(tmp_path / f'params-{i}.npz')
     assert int(saved['step']) == 4
     got = [saved[f'arr_{k}'] for k in range(len(expected))]
-    # float32: the 2-process all-reduce (gloo) may sum in another order; 1e-5 relative.
-    for a, b in zip(got, expected):
-      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The 4 updates agree to 2 % of each leaf's largest update (1e-6 floor). float32: the
+    # 2-process all-reduce (gloo) sums in another order, and BatchNorm's backward pass (sums of
+    # near-cancelling terms) magnifies that: measured 0.1-0.5 % of the update on the Zen 4 CI
+    # machine (up to 2e-5 absolute); a wrong shard or batch would differ by ~100 %.
+    for a, b, b0 in zip(got, expected, init):
+      update = np.abs(b - b0).max()
+      np.testing.assert_allclose(a - b0, b - b0, rtol=0, atol=max(0.02 * update, 1e-6))
   # Only process 0 writes the metrics log; steps 1-2 come from the first call, 3-4 after resume.
   multi = read_metrics(tmp_path / 'multi' / 'metrics.jsonl')
   straight = read_metrics(tmp_path / 'single' / 'metrics.jsonl')
