@@ -17,9 +17,10 @@ class ConvNet(nn.Module):
   lossless, free reshape that lets the first conv run at a lower resolution.
   `pool_grid=g` average-pools the last feature map to a g x g grid and flattens it (g=1: global
   average pooling), keeping coarse spatial layout in the features (g*g*channels of them).
-  `matmul_grads` computes the convolutions' gradients as matrix products (`cpu_conv.py`; same
-  values, 1.22x faster demo steps on XLA:CPU); None (default) turns it on when the default backend
-  is the CPU.
+  `matmul_grads` computes the convolutions' input gradients as matrix products (`cpu_conv.py`;
+  same values, faster on XLA:CPU); None (default) turns it on when the default backend is the CPU.
+  `closed_form_bn` runs BN + ReLU with a closed-form backward pass (`batch_norm_relu.py`; same
+  values and parameter names as flax's `BatchNorm` + `relu`).
   """
   stages: Sequence[Sequence[int]] = ((32, 1), (64, 2), (128, 2), (256, 2))
   space_to_depth: int = 1
