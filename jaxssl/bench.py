@@ -148,7 +148,7 @@ def torch_twin(config, mode: str, steps: int = 20) -> float | None:
   stages = [list(s) for s in kw.get('stages', ((32, 1), (64, 2), (128, 2), (256, 2)))]
   cmd = [sys.executable, str(TORCH_TWIN), mode, str(config.batch_size), str(steps),
          repr(stages), repr(list(config.model.projector)), str(kw.get('space_to_depth', 1)),
-         str(kw.get('pool_grid', 1))]
+         str(kw.get('pool_grid', 1)), kw.get('downsample', 'conv')]
   out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
   line = [l for l in out.stdout.splitlines() if l.startswith('pairs_per_second')]
   if out.returncode or not line:

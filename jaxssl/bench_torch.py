@@ -4,7 +4,7 @@ Same ConvNet stages (3x3 conv, BN, ReLU; global average pool), same projector (L
 last Linear with bias), VICReg loss, AdamW -- as ../shared/anchors/cpu_demo_step.py, but shaped by
 the jaxssl config. Model step only on pre-made views (no augmentation), which favours PyTorch: the
 jaxssl step it is compared with also augments on device and trains the online probe.
-Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID]]
+Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID [DOWNSAMPLE]]]
 """
 import ast
 import sys
@@ -14,13 +14,21 @@ import torch
 import torch.nn as nn
 
 
-def build(stages, projector, space_to_depth=1, pool_grid=1):
-  layers, cin = [], 1
+def build(stages, projector, space_to_depth=1, pool_grid=1, downsample='conv'):
+  layers, cin, size = [], 1, 28
   if space_to_depth > 1:  # 28x28x1 -> 14x14x4, as jaxssl's ConvNet(space_to_depth=2)
     layers.append(nn.PixelUnshuffle(space_to_depth))
-    cin = space_to_depth ** 2
+    cin, size = space_to_depth ** 2, size // space_to_depth
   for cout, stride in stages:
-    layers += [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+    if stride > 1 and downsample == 'patch':  # ConvNet(downsample='patch'): s x s, stride s
+      if size % stride:
+        layers.append(nn.ZeroPad2d((0, -size % stride, 0, -size % stride)))
+      layers.append(nn.Conv2d(cin, cout, stride, stride, bias=False))
+      size = -(-size // stride)
+    else:
+      layers.append(nn.Conv2d(cin, cout, 3, stride, 1, bias=False))
+      size = (size - 1) // stride + 1
+    layers += [nn.BatchNorm2d(cout), nn.ReLU()]
     cin = cout
   layers += [nn.AdaptiveAvgPool2d(pool_grid), nn.Flatten()]
   cin *= pool_grid ** 2
@@ -53,8 +61,9 @@ def main(argv):
   mode, batch, steps = argv[0], int(argv[1]), int(argv[2])
   stages, projector = ast.literal_eval(argv[3]), ast.literal_eval(argv[4])
   s2d, grid = (int(argv[5]) if len(argv) > 5 else 1), (int(argv[6]) if len(argv) > 6 else 1)
+  downsample = argv[7] if len(argv) > 7 else 'conv'
   torch.manual_seed(0)
-  net = build(stages, projector, s2d, grid)
+  net = build(stages, projector, s2d, grid, downsample)
   opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-4)
   x = torch.rand(2 * batch, 1, 28, 28)
 
