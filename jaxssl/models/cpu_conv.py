@@ -58,21 +58,21 @@ def _fwd(x, w, strides, padding):
 def _bwd(strides, padding, residuals, dy):
   x, w = residuals
   kh, kw, c, c_out = w.shape
-  xp = jnp.pad(x, ((0, 0), padding[0], padding[1], (0, 0)))
+  n, h, wd = x.shape[:3]
+  padded = (n, h + sum(padding[0]), wd + sum(padding[1]), c)  # the zero-padded input's shape
   slices, (ho, wo) = _patch_slices(x.shape, (kh, kw), strides, padding)
   dy2 = dy.reshape(-1, c_out)
   dw = jax.vjp(lambda w: _conv(x, w, strides, padding), w)[1](dy)[0]  # XLA's filter gradient
-  dcols = (dy2 @ w.reshape(kh * kw * c, c_out).T).reshape(x.shape[0], ho, wo, kh * kw, c)
-  dxp = jnp.zeros(xp.shape, dy.dtype)
+  dcols = (dy2 @ w.reshape(kh * kw * c, c_out).T).reshape(n, ho, wo, kh * kw, c)
+  dxp = jnp.zeros(padded, dy.dtype)
   zero = jnp.zeros((), dy.dtype)
   for tap, (start, limit) in enumerate(slices):
     # Undo the strided slice: interior padding puts the values back at stride distance.
     config = [(0, 0, 0),
-              (start[1], xp.shape[1] - limit[1], strides[0] - 1),
-              (start[2], xp.shape[2] - limit[2], strides[1] - 1),
+              (start[1], padded[1] - limit[1], strides[0] - 1),
+              (start[2], padded[2] - limit[2], strides[1] - 1),
               (0, 0, 0)]
     dxp = dxp + lax.pad(dcols[..., tap, :], zero, config)
-  h, wd = x.shape[1], x.shape[2]
   dx = dxp[:, padding[0][0]:padding[0][0] + h, padding[1][0]:padding[1][0] + wd, :]
   return dx.astype(x.dtype), dw
 
