@@ -59,6 +59,8 @@ def _parser():
 
 
 def main(argv=None) -> int:
+  from jaxssl.host_memory import keep_freed_memory
+  keep_freed_memory()  # before JAX starts its CPU backend: steps reuse their buffers' pages
   argv = sys.argv[1:] if argv is None else list(argv)
   rest, overrides = _split_overrides(argv)
   args, unknown = _parser().parse_known_args(rest)
