@@ -17,10 +17,14 @@ memory is kept rather than returned to the system (the demo's peak resident size
 and one arena lock for all threads (glibc's per-thread caches still serve small blocks without it).
 
 Call it before JAX starts its CPU backend (the first `jax.devices()` or computation): the `jaxssl`
-command line does. Opt out with JAXSSL_KEEP_FREED_MEMORY=0. A no-op (False) off glibc.
+command line does. It acts only where JAX will compute on the CPU -- JAX_PLATFORMS starts with
+'cpu', or no GPU/TPU plugin is installed -- so accelerator hosts keep glibc's defaults. Opt out with
+JAXSSL_KEEP_FREED_MEMORY=0. A no-op (False) off glibc.
 """
 import ctypes
+import importlib.util
 import os
+import pkgutil
 import platform
 
 M_TRIM_THRESHOLD = -1
@@ -30,9 +34,25 @@ TRIM_THRESHOLD_BYTES = 2**31 - 1  # mallopt takes a C int
 ENV_VAR = 'JAXSSL_KEEP_FREED_MEMORY'
 
 
+def _computes_on_cpu() -> bool:
+  """Whether JAX's default backend will be the CPU, judged without starting a backend."""
+  platforms = os.environ.get('JAX_PLATFORMS', '').strip().lower()
+  if platforms:
+    return platforms.split(',')[0] == 'cpu'
+  if importlib.util.find_spec('libtpu') is not None:
+    return False
+  try:
+    import jax_plugins  # namespace package of the CUDA / ROCm plugins, when one is installed
+  except ImportError:
+    return True
+  return not any(True for _ in pkgutil.iter_modules(jax_plugins.__path__))
+
+
 def keep_freed_memory() -> bool:
   """Sets the mallopt knobs above; True if glibc accepted all three."""
   if os.environ.get(ENV_VAR, '1').strip().lower() in ('0', 'false', 'no', 'off'):
+    return False
+  if not _computes_on_cpu():
     return False
   if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
     return False

@@ -31,8 +31,8 @@ print(json.dumps({'applied': applied, 'faults': faults, 'values': values}))
 '''
 
 
-def _run(keep: bool) -> dict:
-  env = dict(os.environ, JAXSSL_KEEP_FREED_MEMORY='1' if keep else '0', JAX_PLATFORMS='cpu')
+def _run(keep: bool, platforms: str = 'cpu') -> dict:
+  env = dict(os.environ, JAXSSL_KEEP_FREED_MEMORY='1' if keep else '0', JAX_PLATFORMS=platforms)
   out = subprocess.run([sys.executable, '-c', SCRIPT], env=env, capture_output=True, text=True,
                        timeout=300, check=True).stdout
   return json.loads(out.strip().splitlines()[-1])
@@ -49,3 +49,12 @@ def test_keep_freed_memory_stops_per_step_page_faults_and_keeps_values():
   assert np.median(kept['faults'][1:]) * 10 < np.median(default['faults'][1:])
   # Same numbers: only where the memory comes from changes.
   assert kept['values'] == [kept['values'][0]] * 12 == default['values']
+
+
+def test_keep_freed_memory_leaves_accelerator_hosts_alone(monkeypatch):
+  from jaxssl import host_memory
+  monkeypatch.setenv('JAX_PLATFORMS', 'cuda,cpu')
+  assert host_memory._computes_on_cpu() is False
+  assert host_memory.keep_freed_memory() is False  # returns before touching glibc
+  monkeypatch.setenv('JAX_PLATFORMS', 'cpu')
+  assert host_memory._computes_on_cpu() is True
