@@ -22,6 +22,7 @@ command line does. It acts only where JAX will compute on the CPU -- JAX_PLATFOR
 JAXSSL_KEEP_FREED_MEMORY=0. A no-op (False) off glibc.
 """
 import ctypes
+import importlib.metadata
 import importlib.util
 import os
 import pkgutil
@@ -41,8 +42,11 @@ def _computes_on_cpu() -> bool:
     return platforms.split(',')[0] == 'cpu'
   if importlib.util.find_spec('libtpu') is not None:
     return False
+  # PJRT plugins (CUDA, ROCm, ...), found as JAX finds them: entry points and the jax_plugins package.
+  if importlib.metadata.entry_points(group='jax_plugins'):
+    return False
   try:
-    import jax_plugins  # namespace package of the CUDA / ROCm plugins, when one is installed
+    import jax_plugins
   except ImportError:
     return True
   return not any(True for _ in pkgutil.iter_modules(jax_plugins.__path__))
