@@ -52,8 +52,17 @@ def _computes_on_cpu() -> bool:
   return not any(True for _ in pkgutil.iter_modules(jax_plugins.__path__))
 
 
+_applied = False
+
+
+def applied() -> bool:
+  """Whether `keep_freed_memory()` has set the knobs in this process."""
+  return _applied
+
+
 def keep_freed_memory() -> bool:
   """Sets the mallopt knobs above; True if glibc accepted all three."""
+  global _applied
   if os.environ.get(ENV_VAR, '1').strip().lower() in ('0', 'false', 'no', 'off'):
     return False
   if not _computes_on_cpu():
@@ -67,4 +76,5 @@ def keep_freed_memory() -> bool:
   mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
   mallopt.restype = ctypes.c_int
   settings = ((M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
-  return all([mallopt(option, value) == 1 for option, value in settings])
+  _applied = all([mallopt(option, value) == 1 for option, value in settings])
+  return _applied

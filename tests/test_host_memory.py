@@ -27,6 +27,8 @@ for _ in range(12):
   before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   values.append(float(step(x)))
   faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+from jaxssl import host_memory
+assert host_memory.applied() is applied
 print(json.dumps({'applied': applied, 'faults': faults, 'values': values}))
 '''
 
