@@ -33,8 +33,8 @@ print(json.dumps({'applied': applied, 'faults': faults, 'values': values}))
 '''
 
 
-def _run(keep: bool, platforms: str = 'cpu') -> dict:
-  env = dict(os.environ, JAXSSL_KEEP_FREED_MEMORY='1' if keep else '0', JAX_PLATFORMS=platforms)
+def _run(keep: bool) -> dict:
+  env = dict(os.environ, JAXSSL_KEEP_FREED_MEMORY='1' if keep else '0', JAX_PLATFORMS='cpu')
   out = subprocess.run([sys.executable, '-c', SCRIPT], env=env, capture_output=True, text=True,
                        timeout=300, check=True).stdout
   return json.loads(out.strip().splitlines()[-1])
