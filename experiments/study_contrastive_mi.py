@@ -232,7 +232,7 @@ def table(rows, columns):
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  lib.add_budget_flags(parser, seeds=1)
+  lib.add_budget_flags(parser, seeds=None)  # one seed: the study has no seed loop
   args = parser.parse_args(argv)
   budget = lib.budget_from_args(args)
   settings = SETTINGS[budget.name]

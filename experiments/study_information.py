@@ -157,7 +157,7 @@ def plot_loss_terms(runs, path):
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  lib.add_budget_flags(parser, seeds=1)
+  lib.add_budget_flags(parser, seeds=None)  # one seed: the study has no seed loop
   parser.add_argument('--checkpoints', type=int, default=6, help='checkpoints per run')
   parser.add_argument('--objectives', default=None, help='subset of ' + ','.join(NAMES))
   args = parser.parse_args(argv)

@@ -58,12 +58,18 @@ BUDGETS = {
 }
 
 
-def add_budget_flags(parser, *, seeds: int = 1) -> None:
-  """The flags every study shares: --tiny / --budget, --seeds, --epochs, --train-size, --out."""
+def add_budget_flags(parser, *, seeds: int | None = 1) -> None:
+  """The flags every study shares: --tiny / --budget, --seeds, --epochs, --train-size, --out.
+
+  `seeds=None`: the study runs one seed and has no --seeds flag (argparse rejects one).
+  """
   parser.add_argument('--tiny', action='store_true', help='seconds-long smoke run (the tests)')
   parser.add_argument('--budget', choices=sorted(BUDGETS), default='cpu',
                       help='cpu (default, ~10 min on 2 cores) or full (the shipped configs)')
-  parser.add_argument('--seeds', type=int, default=seeds, help='seeds per setting')
+  if seeds is None:
+    parser.set_defaults(seeds=None)
+  else:
+    parser.add_argument('--seeds', type=int, default=seeds, help='seeds per setting')
   parser.add_argument('--epochs', type=float, default=None, help='override the budget epochs')
   parser.add_argument('--train-size', type=int, default=None, help='training images used')
   parser.add_argument('--out', default=None, help='results folder (default: results/<study>)')
