@@ -22,8 +22,8 @@ def step(x):  # a 64 MiB temporary (above glibc's 32 MiB mmap ceiling), then rea
 
 x = jnp.linspace(-1.0, 1.0, 4096 * 4096, dtype=jnp.float32).reshape(4096, 4096)
 faults, values = [], []
-for _ in range(12):
-  time.sleep(0.2)  # let the last call's buffers be freed (XLA frees them after returning)
+for _ in range(16):
+  time.sleep(0.3)  # let the last call's buffers be freed (XLA frees them after returning)
   before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   values.append(float(step(x)))
   faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
@@ -50,7 +50,7 @@ def test_keep_freed_memory_stops_per_step_page_faults_and_keeps_values():
   assert np.median(default['faults'][1:]) >= 20
   assert np.median(kept['faults'][1:]) * 10 < np.median(default['faults'][1:])
   # Same numbers: only where the memory comes from changes.
-  assert kept['values'] == [kept['values'][0]] * 12 == default['values']
+  assert kept['values'] == [kept['values'][0]] * 16 == default['values']
 
 
 def test_keep_freed_memory_leaves_accelerator_hosts_alone(monkeypatch):
