@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(VENV)/.installed
 
-# The demo needs the package only; the tests also need the [dev] tools (pytest, nbclient, mkdocs).
+# The demo needs the package only; the tests also need the [dev] tools (pytest, nbclient, mkdocs)
+# and the [torch] oracles (torch, torchvision) that the side-by-side tests compare against.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
@@ -18,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,torch]'
 	touch $@
 
 data: $(FMNIST)
