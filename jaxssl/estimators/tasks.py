@@ -5,6 +5,7 @@ of shape (n, d) and the true values Python floats (computed in float64). Closed 
 al., "Beyond Normal: On the Evaluation of Mutual Information Estimators", NeurIPS 2023 (the `bmi`
 benchmark).
 """
+import dataclasses
 import functools
 from typing import Callable
 
@@ -189,3 +190,206 @@ def transformed(x, y, true_mi, fx: Callable = half_cube, fy: Callable = half_cub
     `(fx(x), fy(y), true_mi)`.
   """
   return fx(x), fy(y), true_mi
+
+
+# ---------------------------------------------------------------------------------------------
+# The "Beyond Normal" benchmark suite (Czyż, Grabowski, Vogt, Beerenwinkel, Marx, NeurIPS 2023).
+# Written from the paper's definitions; every transform below is an invertible map of one variable,
+# so a transformed task keeps its base task's closed-form MI.
+# ---------------------------------------------------------------------------------------------
+
+def dense_correlation(dim_x: int, dim_y: int, off_diag: float = 0.5) -> np.ndarray:
+  """Correlation matrix with every off-diagonal entry `off_diag` (the suite's "dense" task)."""
+  d = dim_x + dim_y
+  return np.eye(d) * (1.0 - off_diag) + off_diag
+
+
+def sparse_correlation(dim_x: int, dim_y: int, n_interacting: int = 2,
+                       strength: float = 2.0) -> np.ndarray:
+  """The suite's "sparse" (2-pair) correlation: Corr(X_i, Y_i) = λ²/(1 + λ²) for i < n_interacting.
+
+  Latent-variable model X_i = λ Z_i + E_i (i < n_interacting), X_i = λ V_i + E_i otherwise (same for
+  Y with its own noise F_i), all latents N(0, 1): every variance is 1 + λ², the only cross terms
+  are Cov(X_i, Y_i) = λ² for the interacting pairs. λ = 2 gives ρ = 0.8 and
+  I = −n_interacting·½ log(1 − 0.64) = 1.0217 nats for two pairs.
+  """
+  if not 0 < n_interacting <= min(dim_x, dim_y):
+    raise ValueError(f"`n_interacting` must be in 1..{min(dim_x, dim_y)}, found {n_interacting}.")
+  corr = np.eye(dim_x + dim_y)
+  rho = strength**2 / (1.0 + strength**2)
+  for i in range(n_interacting):
+    corr[i, dim_x + i] = corr[dim_x + i, i] = rho
+  return corr
+
+
+def normal_cdf(x):
+  """Φ(x) = ½(1 + erf(x/√2)): maps a Gaussian coordinate to a uniform one (strictly increasing)."""
+  return 0.5 * (1.0 + jax.scipy.special.erf(x / np.sqrt(2.0)))
+
+
+def wiggly_x(x):
+  """x + 0.4 sin x + 0.2 sin(1.7x + 1) + 0.03 sin(3.3x − 2.5): strictly increasing (slope ≥ 0.16)."""
+  return x + 0.4 * jnp.sin(x) + 0.2 * jnp.sin(1.7 * x + 1.0) + 0.03 * jnp.sin(3.3 * x - 2.5)
+
+
+def wiggly_y(y):
+  """y − 0.4 sin(0.4y) + 0.17 sin(1.3y + 3.5) + 0.02 sin(4.3y − 2.5): strictly increasing."""
+  return (y - 0.4 * jnp.sin(0.4 * y) + 0.17 * jnp.sin(1.3 * y + 3.5)
+          + 0.02 * jnp.sin(4.3 * y - 2.5))
+
+
+def spiral(x, i: int = 0, j: int = 1, speed: float | None = None):
+  """x ↦ R_ij(speed·‖x‖²) x: rotates the (i, j) plane by an angle that grows with ‖x‖².
+
+  A diffeomorphism of ℝ^d (its inverse rotates back by the same angle, as ‖R x‖ = ‖x‖), so the MI
+  is unchanged. `speed` defaults to 1/d (the suite's normalised speed); R = exp(θ·A) with
+  A the (i, j) generator of so(d) (A[i, j] = −1, A[j, i] = 1).
+  """
+  d = x.shape[-1]
+  if not 0 <= i < j < d:
+    raise ValueError(f"Need 0 <= i < j < d = {d}, found i = {i}, j = {j}.")
+  theta = (1.0 / d if speed is None else speed) * jnp.sum(x * x, axis=-1)
+  c, s = jnp.cos(theta), jnp.sin(theta)
+  xi, xj = x[..., i], x[..., j]
+  return x.at[..., i].set(c * xi - s * xj).at[..., j].set(s * xi + c * xj)
+
+
+def swiss_roll(u):
+  """u ∈ [0, 1] (shape (..., 1)) ↦ (t cos t, t sin t)/21 with t = 1.5π(1 + 2u): a 1-D curve in ℝ².
+
+  An embedding (injective), so I(swiss_roll(U); Y) = I(U; Y).
+  """
+  t = 1.5 * np.pi * (1.0 + 2.0 * u[..., 0])
+  return jnp.stack([t * jnp.cos(t), t * jnp.sin(t)], axis=-1) / 21.0
+
+
+def _mixture_icdf(u, weights, means, iters: int = 48):
+  """Inverse CDF of the 1-D Gaussian mixture Σ w_k N(m_k, 1) by bisection on [−10, 10]."""
+  weights, means = jnp.asarray(weights), jnp.asarray(means)
+  cdf = lambda x: jnp.sum(weights * normal_cdf(x[..., None] - means), axis=-1)
+
+  def body(_, bounds):
+    lo, hi = bounds
+    mid = 0.5 * (lo + hi)
+    below = cdf(mid) < u
+    return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
+
+  lo, hi = jax.lax.fori_loop(0, iters, body, (jnp.full_like(u, -10.0), jnp.full_like(u, 10.0)))
+  return 0.5 * (lo + hi)
+
+
+def bimodal_x(u):
+  """Inverse CDF of 0.3 N(0, 1) + 0.7 N(5, 1): uniform → bimodal (strictly increasing)."""
+  return _mixture_icdf(u, (0.3, 0.7), (0.0, 5.0))
+
+
+def bimodal_y(u):
+  """Inverse CDF of 0.5 N(−1, 1) + 0.5 N(3, 1)."""
+  return _mixture_icdf(u, (0.5, 0.5), (-1.0, 3.0))
+
+
+def standardize(x):
+  """Each coordinate to mean 0, standard deviation 1 over the samples (ddof 0), as the suite does."""
+  x = jnp.asarray(x)
+  return (x - jnp.mean(x, axis=0)) / jnp.std(x, axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """One benchmark task: `task.sample(key, n)` → (x, y) of shapes (n, dim_x), (n, dim_y).
+
+  `mi` is the closed-form I(X; Y) in nats; `family` one of "1-d", "embedding", "multinormal",
+  "student", "transformed" (the paper's groups).
+  """
+  name: str
+  family: str
+  dim_x: int
+  dim_y: int
+  mi: float
+  sampler: Callable = dataclasses.field(repr=False, compare=False)
+
+  def sample(self, key, n: int, *, standardized: bool = True):
+    """n samples (float32); `standardized`: each coordinate to mean 0 and std 1, as in the suite."""
+    x, y = self.sampler(key, n)
+    if standardized:
+      x, y = standardize(x), standardize(y)
+    return x, y
+
+
+def _gaussian_task(name, family, cov, dim_x):
+  cov = np.asarray(cov, np.float64)
+  def sampler(key, n):
+    return split_gaussian(key, n, cov, dim_x)[:2]
+  return Task(name, family, dim_x, cov.shape[0] - dim_x, _gaussian_mi_from_cov(cov, dim_x), sampler)
+
+
+def _student_task(dim_x, dim_y, dof, name=None, family="student"):
+  def sampler(key, n):
+    return student_t(key, n, dim_x=dim_x, dim_y=dim_y, dof=dof)[:2]
+  return Task(name or f"Student-t {dim_x} × {dim_y} (dof={dof})", family, dim_x, dim_y,
+              student_t_mi(np.eye(dim_x + dim_y), dim_x, dof), sampler)
+
+
+def _transform_task(base: Task, fx, fy, name: str, family: str = "transformed", dim_x=None):
+  def sampler(key, n):
+    x, y = base.sampler(key, n)
+    return fx(x), fy(y)
+  return Task(name, family, dim_x or base.dim_x, base.dim_y, base.mi, sampler)
+
+
+def _additive_task(epsilon):
+  def sampler(key, n):
+    return additive_uniform(key, n, epsilon)[:2]
+  mi = additive_uniform(jax.random.key(0), 1, epsilon)[2]
+  return Task(f"Uniform 1 × 1 (additive noise={epsilon})", "1-d", 1, 1, mi, sampler)
+
+
+def beyond_normal_tasks(max_dim: int = 25) -> tuple[Task, ...]:
+  """The tasks of the Beyond Normal benchmark with dim_x, dim_y <= `max_dim` (39 for 25, 40 for 50).
+
+  Groups and parameters as in Czyż et al. (2023), Table/Appendix of tasks (bmi's `task_list`):
+  1-d (bivariate normal ρ = 0.75, its normal-CDF "uniform" version, additive uniform noise
+  ε = 0.1, 0.75, bimodal, wiggly, half-cube, Student-t ν = 1 and its asinh), the Swiss roll 2 × 1,
+  multinormal dense (off-diagonal 0.5) and 2-pair (λ = 2) at 2, 3, 5, 25 (dense also 50),
+  Student-t with identity dispersion (2×2 ν 1, 2; 3×3 ν 2, 3; 5×5 ν 2, 3), and transformed tasks
+  (normal CDF, half-cube, spiral, spiral ∘ normal CDF of the 2-pair tasks at 3, 5, 25; asinh of
+  Student-t 2×2 ν 1, 3×3 ν 2, 5×5 ν 2). The suite standardises every coordinate
+  (`Task.sample(..., standardized=True)`).
+  """
+  binormal = _gaussian_task("Bivariate normal 1 × 1", "1-d", [[1.0, 0.75], [0.75, 1.0]], 1)
+  uniform = _transform_task(binormal, normal_cdf, normal_cdf, "Uniform 1 × 1 (normal CDF)", "1-d")
+  student_1 = _student_task(1, 1, 1, "Student-t 1 × 1 (dof=1)", "1-d")
+  out = [
+      binormal, uniform, _additive_task(0.1), _additive_task(0.75),
+      _transform_task(uniform, bimodal_x, bimodal_y, "Bimodal 1 × 1", "1-d"),
+      _transform_task(binormal, wiggly_x, wiggly_y, "Wiggly @ Bivariate normal 1 × 1", "1-d"),
+      _transform_task(binormal, half_cube, half_cube, "Half-cube @ Bivariate normal 1 × 1", "1-d"),
+      student_1,
+      _transform_task(student_1, jnp.arcsinh, jnp.arcsinh, "Asinh @ Student-t 1 × 1 (dof=1)",
+                      "1-d"),
+      _transform_task(uniform, swiss_roll, lambda y: y, "Swiss roll 2 × 1", "embedding", dim_x=2),
+  ]
+  for d in (2, 3, 5, 25, 50):
+    if d <= max_dim:
+      out.append(_gaussian_task(f"Multinormal {d} × {d} (dense)", "multinormal",
+                                dense_correlation(d, d), d))
+  pair = {d: _gaussian_task(f"Multinormal {d} × {d} (2-pair)", "multinormal",
+                            sparse_correlation(d, d), d) for d in (2, 3, 5, 25) if d <= max_dim}
+  out += list(pair.values())
+  out += [_student_task(dx, dx, dof) for dx, dof in ((2, 1), (2, 2), (3, 2), (3, 3), (5, 2), (5, 3))
+          if dx <= max_dim]
+  spiral_x = lambda x: spiral(x, 0, 1)
+  spiral_y = lambda y: spiral(y, 1, 2)
+  for label, fx, fy in (("Normal CDF", normal_cdf, normal_cdf),
+                        ("Half-cube", half_cube, half_cube),
+                        ("Spiral", spiral_x, spiral_y)):
+    out += [_transform_task(base, fx, fy, f"{label} @ {base.name}")
+            for d, base in pair.items() if d >= 3]
+  for d, base in pair.items():
+    if d >= 3:
+      cdf = _transform_task(base, normal_cdf, normal_cdf, f"Normal CDF @ {base.name}")
+      out.append(_transform_task(cdf, spiral_x, spiral_y, f"Spiral @ {cdf.name}"))
+  out += [_transform_task(_student_task(dx, dx, dof), jnp.arcsinh, jnp.arcsinh,
+                          f"Asinh @ Student-t {dx} × {dx} (dof={dof})")
+          for dx, dof in ((2, 1), (3, 2), (5, 2)) if dx <= max_dim]
+  return tuple(out)
