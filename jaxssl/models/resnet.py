@@ -45,18 +45,31 @@ class ResNet(nn.Module):
 
   `stem='cifar'`: 3x3 stride-1 conv, no max-pool (solo-learn / CorInfoMax CIFAR setting; also right
   for 28x28 inputs). `stem='imagenet'`: 7x7 stride-2 conv + 3x3 max-pool.
+  `padding='symmetric'` (default) pads every k x k conv with k // 2 zeros on each side and the
+  max-pool with one -inf pixel on each side, as torchvision does, so that a torch export
+  (`jaxssl export --format torch`) computes the same features. `padding='SAME'` is Flax's (and
+  jaxssl's before the torch export): a stride-2 layer on an even size pads one pixel at the
+  bottom/right only, a one-pixel shift of the sampling grid relative to torchvision's.
   """
   stage_sizes: Sequence[int]
   block: str = 'basic'
   stem: str = 'cifar'
   width: int = 64
+  padding: str = 'symmetric'
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    conv = partial(nn.Conv, use_bias=False, padding='SAME', dtype=self.dtype,
-                   param_dtype=self.param_dtype)
+    if self.padding not in ('symmetric', 'SAME'):
+      raise ValueError(f"padding must be 'symmetric' or 'SAME', got {self.padding!r}.")
+    symmetric = self.padding == 'symmetric'
+
+    def conv(features, kernel_size, strides=1):
+      return nn.Conv(features, kernel_size, strides, use_bias=False, dtype=self.dtype,
+                     padding=kernel_size[0] // 2 if symmetric else 'SAME',
+                     param_dtype=self.param_dtype)
+
     norm = partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5,
                    dtype=self.dtype, param_dtype=self.param_dtype)
     x = x.astype(self.dtype)
@@ -64,7 +77,7 @@ class ResNet(nn.Module):
       x = nn.relu(norm()(conv(self.width, (3, 3))(x)))
     elif self.stem == 'imagenet':
       x = nn.relu(norm()(conv(self.width, (7, 7), (2, 2))(x)))
-      x = nn.max_pool(x, (3, 3), strides=(2, 2), padding='SAME')
+      x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)) if symmetric else 'SAME')
     else:
       raise ValueError(f"stem must be 'cifar' or 'imagenet', got {self.stem!r}.")
     block = {'basic': BasicBlock, 'bottleneck': Bottleneck}[self.block]
