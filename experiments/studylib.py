@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
 import os
 import time
@@ -28,7 +27,7 @@ from jaxssl import augment, data
 from jaxssl.config import apply_overrides, load_config_module
 from jaxssl.evaluate import features as features_lib
 from jaxssl.evaluate import knn, linear_probe
-from jaxssl.io import atomic_write_json, atomic_write_text
+from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
 from jaxssl.train.loop import pretrain, view_config
 
 ROOT = Path(__file__).resolve().parent
@@ -288,4 +287,5 @@ def save_figure(fig, path) -> str:
 
 
 def dump(obj) -> str:
-  return json.dumps(obj, indent=2, sort_keys=True, default=float)
+  """Strict JSON (a non-finite number becomes null), NumPy scalars and 0-d arrays as numbers."""
+  return dumps_strict(obj, indent=2, sort_keys=True, default=float)

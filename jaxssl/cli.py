@@ -9,6 +9,9 @@ import logging
 import sys
 
 
+EXIT_MOSTLY_SKIPPED = 3  # pretrain / demo ran, but skipped > 10 % of its steps (see train.loop)
+
+
 def _split_overrides(argv):
   rest, overrides = [], []
   for arg in argv:
@@ -84,9 +87,10 @@ def main(argv=None) -> int:
       from jaxssl.train import pretrain
       config = load_config(args.config, overrides)
       result = pretrain(config, args.workdir)
-      print(f'Pretrained {result.total_steps if not result.interrupted else int(result.state.step)}'
-            f' steps in {result.wall_seconds:.0f} s; workdir {args.workdir}')
-      return 0
+      print(f'Pretrained {result.steps_done} of {result.total_steps} steps '
+            f'({result.skipped_steps} skipped: non-finite loss or gradient) in '
+            f'{result.wall_seconds:.0f} s; workdir {args.workdir}')
+      return EXIT_MOSTLY_SKIPPED if result.mostly_skipped else 0
     if args.command == 'evaluate':
       from jaxssl.evaluate.run import evaluate_workdir, print_summary
       summary = evaluate_workdir(args.workdir, baselines=args.baselines,
@@ -95,8 +99,8 @@ def main(argv=None) -> int:
       return 0
     if args.command == 'demo':
       from jaxssl.demo import run_demo
-      run_demo(args.workdir, config_path=args.config, overrides=overrides)
-      return 0
+      summary = run_demo(args.workdir, config_path=args.config, overrides=overrides)
+      return EXIT_MOSTLY_SKIPPED if summary['mostly_skipped'] else 0
     if args.command == 'bench':
       from jaxssl.bench import bench_train
       config = load_config(args.config, overrides)

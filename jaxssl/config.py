@@ -1,7 +1,8 @@
 """Configs are Python files with `get_config()` returning an `ml_collections.ConfigDict`.
 
 `load_config(path, overrides)` applies `--config.a.b=value` overrides with the type of the existing
-field; an unknown key raises one error listing the valid keys.
+field; an unknown key raises one error listing the valid keys; `check_config` then checks the values
+every run relies on (positive sizes, known names), so a bad value fails before anything is built.
 """
 import ast
 import importlib.util
@@ -31,6 +32,9 @@ def load_config_module(path: str | Path):
   path = Path(path)
   if not path.exists():
     raise ConfigError(f'Config file {path} does not exist; see experiments/configs/ for examples.')
+  if path.suffix != '.py' or not path.is_file():
+    raise ConfigError(f'Config file {path} is not a Python file: expected a .py file defining '
+                      'get_config(), e.g. experiments/configs/fmnist.py:vicreg.')
   spec = importlib.util.spec_from_file_location(f'jaxssl_config_{path.stem}', path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -107,13 +111,70 @@ class _null:
 
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> ml_collections.ConfigDict:
-  """The config at `path` (the embedded default when None) with overrides applied."""
+  """The config at `path` (the embedded default when None) with overrides applied and checked."""
   if path is None:
     from jaxssl.default_config import get_config
     config = get_config()
   else:
     config = load_config_file(path)
-  return apply_overrides(config, overrides)
+  return check_config(apply_overrides(config, overrides))
+
+
+# (field, test, what is expected): the values every run uses. Fields a config does not have are
+# not checked (a config file may be for something else, e.g. an estimator study).
+_POSITIVE_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                 'a whole number >= 1')
+_RULES = (
+    ('batch_size', *_POSITIVE_INT),
+    ('epochs', lambda v: isinstance(v, (int, float)) and v > 0, 'a number > 0'),
+    ('optimizer.lr', lambda v: isinstance(v, (int, float)) and v > 0, 'a number > 0'),
+    ('optimizer.warmup_epochs', lambda v: isinstance(v, (int, float)) and v >= 0, 'a number >= 0'),
+    ('optimizer.grad_clip', lambda v: isinstance(v, (int, float)) and v >= 0,
+     'a number >= 0 (0 = no clipping)'),
+    ('log_every', *_POSITIVE_INT),
+    ('checkpoint_every', *_POSITIVE_INT),
+    ('keep_checkpoints', *_POSITIVE_INT),
+    ('max_bad_steps', *_POSITIVE_INT),
+    ('diagnostics_every', lambda v: isinstance(v, int) and v >= 0,
+     'a whole number >= 0 (0 = off)'),
+    ('eval.batch_size', *_POSITIVE_INT),
+)
+
+
+def _get(config, dotted: str):
+  node = config
+  for part in dotted.split('.'):
+    if not hasattr(node, 'keys') or part not in node:
+      return _MISSING
+    node = node[part]
+  return node
+
+
+_MISSING = object()
+
+
+def check_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Raises one `ConfigError` for the first out-of-range field or unknown name; returns config.
+
+  Checks the sizes and counts in `_RULES`, `objective.name` against `jaxssl.objectives.names()`,
+  `model.encoder` against `jaxssl.models.ENCODERS` and `optimizer.name`; the message names the
+  field, what was expected and how to set it.
+  """
+  for key, test, expected in _RULES:
+    value = _get(config, key)
+    if value is not _MISSING and not test(value):
+      raise ConfigError(f'Bad value for {key}: expected {expected}, got {value!r}. Set it with '
+                        f'--config.{key}=VALUE.')
+  from jaxssl import objectives  # pylint: disable=import-outside-toplevel (jax is slow to import)
+  from jaxssl.models import ENCODERS  # pylint: disable=import-outside-toplevel
+  from jaxssl.train.optim import OPTIMIZERS  # pylint: disable=import-outside-toplevel
+  for key, valid in (('objective.name', objectives.names()), ('model.encoder', sorted(ENCODERS)),
+                     ('optimizer.name', OPTIMIZERS)):
+    value = _get(config, key)
+    if value is not _MISSING and value not in valid:
+      raise ConfigError(f'Unknown {key} {value!r}; valid names: {", ".join(valid)}. Set it with '
+                        f'--config.{key}=NAME.')
+  return config
 
 
 def to_json_dict(config: ml_collections.ConfigDict) -> dict:

@@ -43,5 +43,7 @@ def run_demo(workdir: str | Path, *, config_path=None, overrides=()) -> dict:
   for name, value in rows:
     print(f'  {name:<36} {value:6.2f} %')
   print(f"  RankMe of the projector outputs      {summary.get('diag/rankme', float('nan')):6.1f}"
+        f"\n  steps skipped (non-finite)           {result.skipped_steps:6d} of {result.steps_done}"
         f"\nSummary: {workdir / 'summary.json'}   report: {workdir / 'report.md'}")
+  summary['mostly_skipped'] = result.mostly_skipped
   return summary

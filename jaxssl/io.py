@@ -1,5 +1,7 @@
-"""Atomic file writes: write to a temporary name in the same directory, then rename."""
+"""Atomic file writes (write to a temporary name in the same directory, then rename), strict JSON."""
 import json
+import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -26,5 +28,32 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
   return atomic_write_bytes(path, text.encode())
 
 
+def finite_or_null(obj):
+  """`obj` with every non-finite float (NaN, ±inf) replaced by None, recursively.
+
+  Python's json writes NaN / Infinity, which are not JSON: jq, JavaScript and strict parsers reject
+  them. jaxssl's JSON files (metrics.jsonl, summary.json, results.json) write null instead; the
+  readers (`jaxssl.evaluate.plots.read_metrics`) turn a null metric back into NaN.
+  """
+  if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+    return obj
+  if getattr(obj, 'ndim', None) == 0:  # NumPy / JAX 0-d arrays
+    return finite_or_null(obj.item())
+  if isinstance(obj, numbers.Integral):  # NumPy integers too
+    return int(obj)
+  if isinstance(obj, numbers.Real):  # float and NumPy floats
+    return float(obj) if math.isfinite(obj) else None
+  if isinstance(obj, dict):
+    return {k: finite_or_null(v) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple)):
+    return [finite_or_null(v) for v in obj]
+  return obj
+
+
+def dumps_strict(obj, **kwargs) -> str:
+  """`json.dumps` of `finite_or_null(obj)`: strict JSON (no NaN / Infinity tokens)."""
+  return json.dumps(finite_or_null(obj), allow_nan=False, **kwargs)
+
+
 def atomic_write_json(path: str | Path, obj) -> Path:
-  return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
+  return atomic_write_text(path, dumps_strict(obj, indent=2, sort_keys=True) + '\n')

@@ -9,6 +9,7 @@ import scipy.spatial.distance
 import scipy.stats
 
 from jaxssl.estimators.logdet import logdet_entropy
+from jaxssl.estimators.pairwise import pairwise_kl_entropy
 from jaxssl.evaluate import diagnostics as dg
 
 both = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
@@ -101,7 +102,7 @@ def test_diagnose_bundles_the_functions_and_knows_projected_gaussian_values():
   assert full["kl_entropy_proj"] == pytest.approx(float(dg.kl_entropy_projected(z1, key, dim=2)))
 
   cheap = dg.diagnose(z1, z2, key)
-  assert set(cheap) == {"n", "dim", "finite", "gaussian_entropy", *dg.CHEAP_KEYS}
+  assert set(cheap) == {"n", "dim", "finite", *dg.GAUSSIAN_KEYS, *dg.CHEAP_KEYS}
   assert set(full) == set(cheap) | set(dg.FULL_KEYS)
   assert all(isinstance(v, float) and math.isfinite(v) for v in full.values())
   assert cheap["rankme"] == pytest.approx(float(dg.rankme(z1)), rel=1e-5)
@@ -110,7 +111,13 @@ def test_diagnose_bundles_the_functions_and_knows_projected_gaussian_values():
   assert cheap["logdet_entropy"] == pytest.approx(float(logdet_entropy(z1, 1.0)), rel=1e-5)
   # Gaussian entropy of N(0, I_16): 8 log 2πe; the sample covariance is close at N = 2000.
   assert cheap["gaussian_entropy"] == pytest.approx(8 * math.log(2 * math.pi * math.e), abs=0.2)
-  assert cheap["pairwise_bd_entropy"] <= cheap["pairwise_kl_entropy"]
+  assert cheap["gaussian_rank"] == 16
+  assert cheap["pairwise_bd_excess_entropy"] <= cheap["pairwise_kl_excess_entropy"]
+  # The excess over one component: the bound minus (D/2) log(2πeσ²), within [0, log N].
+  assert cheap["pairwise_kl_excess_entropy"] == pytest.approx(
+      float(pairwise_kl_entropy(z1, 1.0)) - 8 * math.log(2 * math.pi * math.e), abs=1e-3)
+  assert 0.0 <= cheap["pairwise_bd_excess_entropy"] <= cheap["pairwise_kl_excess_entropy"] <= (
+      math.log(2000) + 1e-4)
   assert cheap["infonce_mi"] <= math.log(2000) + 1e-5
 
 

@@ -13,6 +13,7 @@ from jaxssl.data.builders import FASHION_MNIST_DIR, read_fashion_mnist
 from jaxssl.evaluate import diagnostics as dg
 from jaxssl.evaluate.online_diagnostics import is_due, make_diagnostics_fn
 from jaxssl.evaluate.plots import plot_online_diagnostics, read_metrics
+from jaxssl.evaluate.report import describe
 from jaxssl.evaluate.run import evaluate_workdir
 from jaxssl.train import pretrain
 from jaxssl.train.mesh import make_mesh
@@ -48,9 +49,20 @@ def test_collapse_warning_thresholds():
   flat = np.c_[gauss[:, :2] * 3, np.zeros((256, 30), np.float32)]
   warning, reason = dg.collapse_warning(dg.diagnose(flat, flat, key))
   assert warning and "RankMe" in reason and not dg.is_collapsed(dg.diagnose(flat, flat, key))[0]
-  # A constant batch: complete collapse; its Gaussian entropy is -inf (singular covariance).
+  # A constant batch: complete collapse; singular covariance of rank 0: no Gaussian entropy (NaN,
+  # described as such), and a pairwise excess entropy of 0 (every row is the same component).
   const = dg.diagnose(np.ones((256, 32), np.float32), np.ones((256, 32), np.float32), key)
-  assert const["gaussian_entropy"] == -math.inf and dg.collapse_warning(const)[0]
+  assert math.isnan(const["gaussian_entropy"]) and const["gaussian_rank"] == 0
+  assert describe("gaussian_entropy", const["gaussian_entropy"], const) == (
+      "singular covariance (rank 0 of 32)")
+  assert const["pairwise_kl_excess_entropy"] == pytest.approx(0.0, abs=1e-4)
+  assert dg.collapse_warning(const)[0]
+  # Rank 2 of 32 (the `flat` batch above): named, not -inf.
+  flat_diag = dg.diagnose(flat, flat, key)
+  assert flat_diag["gaussian_rank"] == 2
+  assert describe("diag/gaussian_entropy", flat_diag["gaussian_entropy"],
+                     {f"diag/{k}": v for k, v in flat_diag.items()}) == (
+                         "singular covariance (rank 2 of 32)")
 
 def _compiles(records, name):
   return sum(1 for r in records if r.getMessage().startswith(f'Compiling jit({name}) '))
@@ -111,5 +123,5 @@ def test_collapse_is_flagged_without_variance_and_covariance_terms(tmp_path):
   # does not see it (see `diagnostics.collapse_warning`).
   assert collapsed['diag/projector/logdet_entropy'] < 0.2 * normal['diag/projector/logdet_entropy']
   assert collapsed['diag/projector/embedding_std'] < 0.1 <= normal['diag/projector/embedding_std']
-  assert (collapsed['diag/projector/pairwise_kl_entropy']
-          < normal['diag/projector/pairwise_kl_entropy'] - 1.0)
+  assert (collapsed['diag/projector/pairwise_kl_excess_entropy']
+          < normal['diag/projector/pairwise_kl_excess_entropy'] - 1.0)

@@ -50,7 +50,7 @@ def _kernel_spec(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_tiny_mode(path, tmp_path, monkeypatch):
+def test_notebook_runs_in_tiny_mode(path, tmp_path, monkeypatch, fashion_mnist_data_dir):
   monkeypatch.setenv('JUPYTER_PATH', str(_kernel_spec(tmp_path)))
   monkeypatch.setenv('JAXSSL_TINY', '1')
   monkeypatch.setenv('JAX_PLATFORMS', 'cpu')

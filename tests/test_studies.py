@@ -1,9 +1,9 @@
 """The seed-paper studies in experiments/ run end to end in --tiny mode and write what they claim.
 
-All four run in one subprocess on one CPU device (not the suite's 8), sharing JAX's persistent
-compilation cache (the scripts' default, ~/.cache/jaxssl/xla, keyed by the compiled program): a run
-that differs only in seed, reappears in another study or in a later test session is not compiled
-again. The assertions check the written numbers against bounds and against NumPy recomputations.
+All four run in one subprocess on one CPU device (not the suite's 8), on the real Fashion-MNIST
+prepared in the session's TFDS directory (tests/conftest.py), sharing a JAX persistent compilation
+cache in the test's temporary directory (keyed by the compiled program): a run that differs only in
+seed or reappears in another study is not compiled again. Nothing is read from or left in $HOME. The assertions check the written numbers against bounds and against NumPy recomputations.
 """
 import json
 import math
@@ -23,11 +23,11 @@ SCRIPTS = {'methods': 'study_methods', 'information': 'study_information',
 
 
 @pytest.fixture(scope='module')
-def results(tmp_path_factory):
+def results(tmp_path_factory, fashion_mnist_data_dir):
   tmp = tmp_path_factory.mktemp('studies')
   calls = '\n'.join(
       f"import {module}; {module}.main(['--tiny', '--out', r'{tmp / study}', '--workdir', "
-      f"r'{tmp / 'work' / study}'])"
+      f"r'{tmp / 'work' / study}', '--compile-cache', r'{tmp / 'xla_cache'}'])"
       for study, module in SCRIPTS.items())
   env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
   env['JAX_PLATFORMS'] = 'cpu'

@@ -175,10 +175,36 @@ def kl_entropy_projected(z, key: jax.Array, *, dim: int = 4, k: int = 3) -> jax.
   return kl_entropy(z @ random_projection(key, z.shape[1], dim), k=k)
 
 
+def pairwise_excess_entropy(z, sigma, *, bound: str) -> jax.Array:
+  """A pairwise mixture-entropy bound minus the entropy of one component, in [0, log N] nats.
+
+  H_• − (D/2)·log(2πeσ²) = log N − (1/N) Σ_i logsumexp_j(−‖z_i − z_j‖²/cσ²)  (c = 2 'kl', 8 'bd').
+
+  The bounds themselves (`jaxssl.estimators.pairwise_kl_entropy` / `pairwise_bd_entropy`) carry
+  the constant (D/2)·log(2πeσ²) of one N(z_i, σ²I), which does not depend on the embeddings (1460
+  nats at D = 512, σ = 1) and hides the part that moves; this is that part: 0 when every row is
+  the same point, log N when the rows are far apart on the scale σ.
+  """
+  estimator = {"kl": pairwise_kl_entropy, "bd": pairwise_bd_entropy}[bound]
+  return estimator(z, sigma) - 0.5 * z.shape[1] * jnp.log(2 * jnp.pi * jnp.e * sigma**2)
+
+
+def covariance_rank(z) -> jax.Array:
+  """Numerical rank of the centred covariance of z: singular values of z − z̄ above
+  max(N, D)·eps·σ_max (NumPy's `matrix_rank` rule)."""
+  zc = z - jnp.mean(z, axis=0)
+  s = jnp.linalg.svd(zc, compute_uv=False)
+  tol = s[0] * max(z.shape) * jnp.finfo(s.dtype).eps
+  return jnp.sum(s > tol).astype(jnp.float32)
+
+
 @functools.partial(jax.jit, static_argnames=("with_gaussian",))
 def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian):
-  """The `CHEAP_KEYS` diagnostics (and `gaussian_entropy` when `with_gaussian`) as a dict of
-  scalar arrays: jit-able, for `diagnose` and for the online diagnostics during pretraining."""
+  """The `CHEAP_KEYS` diagnostics (and `gaussian_entropy`, `gaussian_rank` when `with_gaussian`)
+  as a dict of scalar arrays: jit-able, for `diagnose` and for the online diagnostics during
+  pretraining. `gaussian_entropy` is NaN where the covariance is singular (`gaussian_rank` < D):
+  the entropy of a Gaussian on a lower-dimensional support is −∞, which says nothing more than the
+  rank does."""
   out = {
       "rankme": rankme(z1),
       "effective_rank": effective_rank(z1),
@@ -187,19 +213,23 @@ def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian):
       "alignment": alignment(z1, z2),
       "uniformity": uniformity(z1),
       "logdet_entropy": logdet_entropy(z1, beta),
-      "pairwise_kl_entropy": pairwise_kl_entropy(z1, sigma),
-      "pairwise_bd_entropy": pairwise_bd_entropy(z1, sigma),
+      "pairwise_kl_excess_entropy": pairwise_excess_entropy(z1, sigma, bound="kl"),
+      "pairwise_bd_excess_entropy": pairwise_excess_entropy(z1, sigma, bound="bd"),
       "infonce_mi": infonce_mi(z1, z2, temperature),
   }
   if with_gaussian:
-    out["gaussian_entropy"] = gaussian_entropy(z1)
+    rank = covariance_rank(z1)
+    out["gaussian_rank"] = rank
+    out["gaussian_entropy"] = jnp.where(rank == z1.shape[1], gaussian_entropy(z1), jnp.nan)
   return out
 
 
 CHEAP_KEYS = ("rankme", "effective_rank", "normalised_std", "embedding_std", "alignment",
-              "uniformity", "logdet_entropy", "pairwise_kl_entropy", "pairwise_bd_entropy",
-              "infonce_mi")
+              "uniformity", "logdet_entropy", "pairwise_kl_excess_entropy",
+              "pairwise_bd_excess_entropy", "infonce_mi")
 FULL_KEYS = ("kl_entropy_proj", "ksg_mi_proj")
+GAUSSIAN_KEYS = ("gaussian_entropy", "gaussian_rank")
+
 
 
 def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
@@ -209,9 +239,11 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
 
   Single-view quantities are computed on z1. Keys: `n`, `dim`, `finite` (1.0 or 0.0), `rankme`,
   `effective_rank`, `normalised_std`, `embedding_std`, `alignment`, `uniformity`,
-  `logdet_entropy` (β), `pairwise_kl_entropy` / `pairwise_bd_entropy` (upper / lower bounds,
-  mixture of N(z_i, σ²I)),
-  `gaussian_entropy` (only when N > D), `infonce_mi` (critic cos/τ, ≤ log N); with `cheap=False`
+  `logdet_entropy` (β), `pairwise_kl_excess_entropy` / `pairwise_bd_excess_entropy` (upper /
+  lower bounds on the entropy of the mixture of N(z_i, σ²I) above one component's, in [0, log N]:
+  `pairwise_excess_entropy`), `gaussian_entropy` and `gaussian_rank` (only when N > D; the entropy
+  is NaN when the covariance is singular, rank < D), `infonce_mi` (critic cos/τ, ≤ log N); with
+  `cheap=False`
   also the kNN estimators on a random `proj_dim`-dimensional projection: `kl_entropy_proj`,
   `ksg_mi_proj`. Entropies are of the raw (unnormalised) embeddings, so they depend on their scale.
   Non-finite embeddings give `finite` = 0 and NaN for every estimate (no estimator is run).
@@ -223,7 +255,7 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
   if n < 2:
     raise ValueError(f"diagnose needs at least 2 rows per view, found {n}.")
   out = {"n": float(n), "dim": float(d)}
-  keys = CHEAP_KEYS + (("gaussian_entropy",) if n > d else ()) + (() if cheap else FULL_KEYS)
+  keys = CHEAP_KEYS + (GAUSSIAN_KEYS if n > d else ()) + (() if cheap else FULL_KEYS)
   if not bool(jnp.all(jnp.isfinite(z1)) & jnp.all(jnp.isfinite(z2))):
     return {**out, "finite": 0.0, **{name: math.nan for name in keys}}
   out["finite"] = 1.0

@@ -38,18 +38,22 @@ def batch_diagnostics(model, variables, images: jax.Array, key: jax.Array, *, vi
   """`cheap_diagnostics` of h and z for two augmented views of `images`, as a dict of scalars.
 
   Keys `backbone/<name>`, `projector/<name>` (names in `diagnostics.CHEAP_KEYS`, plus
-  `gaussian_entropy` when the batch has more rows than the space has dimensions) and
-  `<space>/finite`. Pure; jit it.
+  `diagnostics.GAUSSIAN_KEYS` when the batch has more rows than the space has dimensions) and
+  `<space>/finite`; NaN estimates where a space's embeddings are not finite. Pure; jit it.
   """
   x1, x2 = augment.two_views(images, key, view1, view2)
   n = images.shape[0]
   h, z, _ = model.apply(variables, jnp.concatenate([x1, x2]), train=False)
   out = {}
   for space, e in zip(SPACES, (h, z)):
-    e1, e2 = e[:n].astype(jnp.float32), e[n:].astype(jnp.float32)
-    values = diagnostics.cheap_diagnostics(e1, e2, jnp.float32(1.0), jnp.float32(1.0),
+    finite = jnp.all(jnp.isfinite(e))
+    # Non-finite embeddings (a diverging run) are zeroed before the SVDs: LAPACK would print
+    # "illegal value" noise to stderr on them; every estimate is then NaN.
+    e = jnp.where(finite, e, 0.0).astype(jnp.float32)
+    values = diagnostics.cheap_diagnostics(e[:n], e[n:], jnp.float32(1.0), jnp.float32(1.0),
                                            jnp.float32(0.1), with_gaussian=n > e.shape[1])
-    values['finite'] = jnp.all(jnp.isfinite(e)).astype(jnp.float32)
+    values = {name: jnp.where(finite, v, jnp.nan) for name, v in values.items()}
+    values['finite'] = finite.astype(jnp.float32)
     out.update({f'{space}/{name}': v for name, v in values.items()})
   return out
 

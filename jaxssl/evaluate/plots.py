@@ -44,7 +44,8 @@ def _save(fig, path) -> str:
 def read_metrics(metrics) -> list[dict]:
   """A list of metric dicts from a list of dicts or from a JSON-lines file.
 
-  A truncated last line (a writer still appending) is skipped; any other bad line raises.
+  A truncated last line (a writer still appending) is skipped; any other bad line raises. A `null`
+  value (how jaxssl writes a non-finite metric: strict JSON) is read back as NaN.
   """
   if isinstance(metrics, (str, os.PathLike)):
     if not os.path.exists(metrics):
@@ -54,7 +55,7 @@ def read_metrics(metrics) -> list[dict]:
     records = []
     for i, line in enumerate(lines):
       try:
-        records.append(json.loads(line))
+        records.append({k: math.nan if v is None else v for k, v in json.loads(line).items()})
       except json.JSONDecodeError as e:
         if i == len(lines) - 1:
           break
@@ -168,8 +169,8 @@ def plot_information(metrics, path, *, keys: Sequence[str] | None = None, step_k
   return plot_metrics(records, path, keys=keys, step_key=step_key, title=title)
 
 
-ONLINE_DIAGNOSTICS = ("rankme", "effective_rank", "logdet_entropy", "pairwise_kl_entropy",
-                      "pairwise_bd_entropy", "infonce_mi", "alignment", "uniformity")
+ONLINE_DIAGNOSTICS = ("rankme", "effective_rank", "logdet_entropy", "pairwise_kl_excess_entropy",
+                      "pairwise_bd_excess_entropy", "infonce_mi", "alignment", "uniformity")
 
 
 def plot_online_diagnostics(metrics, path, *, names: Sequence[str] = ONLINE_DIAGNOSTICS,

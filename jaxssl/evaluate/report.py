@@ -26,6 +26,19 @@ def _format_value(v) -> str:
       "0").rstrip(".")
 
 
+def describe(name: str, value, diag: Mapping):
+  """`value` of diagnostic `name` for a person: "singular covariance (rank r of D)" for a NaN
+  `gaussian_entropy` beside its `gaussian_rank` and `dim` in `diag` (keys may carry a common
+  prefix such as `diag/`); else `value` unchanged."""
+  if not name.endswith("gaussian_entropy") or not (isinstance(value, float) and math.isnan(value)):
+    return value
+  prefix = name[:-len("gaussian_entropy")]
+  rank, dim = diag.get(prefix + "gaussian_rank"), diag.get(prefix + "dim")
+  if rank is None or dim is None or not math.isfinite(rank) or rank >= dim:
+    return value
+  return f"singular covariance (rank {int(rank)} of {int(dim)})"
+
+
 def _to_plain(obj):
   """Config (dict, ml_collections.ConfigDict, ...) as JSON-serialisable nested dicts."""
   if hasattr(obj, "to_dict"):
@@ -59,7 +72,7 @@ def write_report(workdir, config_dict, summary: Mapping[str, object],
     if not os.path.isfile(p):
       raise FileNotFoundError(f"Plot {p} does not exist; write the plots before the report.")
   lines = [f"# {title}", "", "## Results", "", "| metric | value |", "|---|---|"]
-  lines += [f"| {k} | {_format_value(v)} |" for k, v in summary.items()]
+  lines += [f"| {k} | {_format_value(describe(k, v, summary))} |" for k, v in summary.items()]
   if plots:
     lines += ["", "## Plots", ""]
     for p in plots:

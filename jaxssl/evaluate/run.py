@@ -70,7 +70,8 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   train_h = extract(_variables(state), train_images)
   test_h, test_z = extract(_variables(state), test_images, projector=True)
   classes = config.num_classes
-  summary = {'objective': config.objective.name, 'step': int(state.step)}
+  summary = {'objective': config.objective.name, 'step': int(state.step),
+             'skipped_steps': int(state.skipped_steps)}  # non-finite steps the guard skipped
   summary.update(probe_scores(train_h, train_labels, test_h, test_labels, num_classes=classes,
                               seed=config.seed, prefix=''))
   knn_scores = knn.knn_accuracy(train_h, train_labels, test_h, test_labels,
@@ -129,11 +130,15 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
 
 
 def print_summary(summary: dict) -> None:
-  rows = [(k, v) for k, v in summary.items() if isinstance(v, (int, float)) and not
-          isinstance(v, bool)]
+  rows = [(k, report.describe(k, v, summary)) for k, v in summary.items()
+          if isinstance(v, (int, float)) and not isinstance(v, bool)]
   width = max(len(k) for k, _ in rows)
   print('-' * (width + 14))
   for key, value in rows:
-    print(f'{key:<{width}}  {value:>10.3f}' if isinstance(value, float) else
-          f'{key:<{width}}  {value:>10d}')
+    if isinstance(value, float):
+      print(f'{key:<{width}}  {value:>10.3f}')
+    elif isinstance(value, int):
+      print(f'{key:<{width}}  {value:>10d}')
+    else:  # a described value, e.g. "singular covariance (rank r of D)"
+      print(f'{key:<{width}}  {value}')
   print('-' * (width + 14))

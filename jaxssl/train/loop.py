@@ -51,6 +51,21 @@ class PretrainResult:
   interrupted: bool
   wall_seconds: float
   images_per_second: float
+  skipped_steps: int = 0  # steps not applied by the non-finite guard (state.skipped_steps)
+
+  @property
+  def steps_done(self) -> int:
+    return int(self.state.step)
+
+  @property
+  def mostly_skipped(self) -> bool:
+    """More than `SKIPPED_WARN_FRACTION` of the steps run were skipped: not a successful run."""
+    return self.skipped_steps > SKIPPED_WARN_FRACTION * max(self.steps_done, 1)
+
+
+# A run that skipped more than this fraction of its steps (non-finite loss or gradient) warns
+# loudly, and `jaxssl pretrain` exits non-zero: its encoder is mostly the initial one.
+SKIPPED_WARN_FRACTION = 0.1
 
 
 def view_config(spec) -> dict:
@@ -322,7 +337,13 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
     manager.close()
   bar.close()
   writer.close()
-  return PretrainResult(state=state, model=parts['model'], steps_per_epoch=spe,
-                        total_steps=total_steps, interrupted=interrupted,
-                        wall_seconds=time.perf_counter() - start_time,
-                        images_per_second=images_per_second)
+  result = PretrainResult(state=state, model=parts['model'], steps_per_epoch=spe,
+                          total_steps=total_steps, interrupted=interrupted,
+                          wall_seconds=time.perf_counter() - start_time,
+                          images_per_second=images_per_second,
+                          skipped_steps=int(state.skipped_steps))
+  if result.mostly_skipped and is_main:
+    log.warning('%d of %d steps were SKIPPED (non-finite loss or gradient): the encoder barely '
+                'trained. Lower --config.optimizer.lr, set --config.optimizer.grad_clip, or use '
+                '--config.model.dtype=float32.', result.skipped_steps, result.steps_done)
+  return result

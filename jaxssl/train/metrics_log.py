@@ -1,11 +1,12 @@
-"""Metrics to `metrics.jsonl` (one JSON object a line) and TensorBoard (tensorboardX, no TF)."""
-import json
+"""Metrics to `metrics.jsonl` (one strict-JSON object a line: a non-finite value is written as
+`null`) and TensorBoard (tensorboardX, no TF)."""
+import math
 from pathlib import Path
 
 from tensorboardX import SummaryWriter
 
 from jaxssl.evaluate.plots import read_metrics
-from jaxssl.io import atomic_write_text
+from jaxssl.io import atomic_write_text, dumps_strict
 
 
 class MetricsWriter:
@@ -23,7 +24,7 @@ class MetricsWriter:
     if self.path.exists():
       # read_metrics skips a last line cut short by a kill -9 mid-write.
       kept = [r for r in read_metrics(self.path) if r.get('step', 0) <= resume_step]
-      atomic_write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
+      atomic_write_text(self.path, ''.join(dumps_strict(r) + '\n' for r in kept))
     self.file = open(self.path, 'a')
     self.tb = SummaryWriter(str(Path(workdir) / 'tensorboard'))
 
@@ -31,10 +32,10 @@ class MetricsWriter:
     if not self.enabled:
       return
     record = {'step': int(step), **{k: float(v) for k, v in metrics.items()}}
-    self.file.write(json.dumps(record) + '\n')
+    self.file.write(dumps_strict(record) + '\n')
     self.file.flush()
     for key, value in record.items():
-      if key != 'step':
+      if key != 'step' and math.isfinite(value):  # TensorBoard: a gap, not a NaN warning
         self.tb.add_scalar(key, value, step)
 
   def close(self) -> None:
