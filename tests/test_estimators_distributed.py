@@ -1,8 +1,11 @@
-"""`axis_name=`: value and gradient on 8 shards equal those on the concatenated batch.
+"""`axis_name=`: every estimator that takes it gives the single-device value and gradient on 8 shards.
 
-Checked under `shard_map` with `check_vma=True` (where `psum` transposes to a copy) and
-`check_vma=False` and under `pmap` (where it transposes to another `psum`, the classic N×-gradient
-trap). Tolerances: values rel 1e-5, gradients 1e-5 of the largest entry (float32).
+Each estimator is applied to a small linear map of the inputs (replicated parameters `w`); value and
+parameter gradient must equal those on the concatenated batch on one device, float64, rtol 1e-10
+(+ 1e-10 of the largest entry), in every idiom of `distributed_idioms.IDIOMS` with its ordinary
+reduction (`lax.pmean` after `jax.grad` inside `pmap` / `shard_map(check_vma=False)`, nothing
+elsewhere). InfoNCE's critic is separable with global negatives: the user all-gathers the second
+view's embeddings with a plain `jax.lax.all_gather`.
 """
 import functools
 
@@ -13,64 +16,64 @@ import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+import distributed_idioms as idioms
 from jaxssl.estimators import infonce, logdet_entropy, pairwise_bd_entropy, pairwise_kl_entropy
 
-SHARDS = 8
+SHARDS, N, D_IN, D = 8, 32, 5, 3
+EMBEDDING_ESTIMATORS = {"logdet_entropy": logdet_entropy,
+                        "pairwise_kl_entropy": pairwise_kl_entropy,
+                        "pairwise_bd_entropy": pairwise_bd_entropy}
+NAMES = list(EMBEDDING_ESTIMATORS) + ["infonce"]
+
+
+@pytest.fixture(autouse=True)
+def float64():
+  with jax.enable_x64(True):
+    yield
 
 
 @pytest.fixture(scope="module")
 def mesh():
   assert jax.device_count() >= SHARDS, "tests/conftest.py sets 8 CPU devices"
-  return jax.make_mesh((SHARDS,), ("batch",))
+  return jax.make_mesh((SHARDS,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
 
 
-def _sharded(fn, mesh, x, mode):
-  """(values per shard, gradient) of `fn(local_rows, axis_name=...)` over row shards of `x`."""
-  local = functools.partial(fn, axis_name="batch")
-  if mode == "pmap":
-    values, grads = jax.pmap(jax.value_and_grad(local), axis_name="batch")(
-        x.reshape((SHARDS, -1) + x.shape[1:]))
-    return values, grads.reshape(x.shape)
+def _case(name):
+  """(loss(w, data, axis_name), w, data) for estimator `name`."""
+  kx, ky, kw = jax.random.split(jax.random.key(0), 3)
+  x = jax.random.normal(kx, (N, D_IN)) * jnp.arange(1.0, D_IN + 1.0) + 3.0
+  w = jax.random.normal(kw, (D_IN, D)) / np.sqrt(D_IN)
+  if name in EMBEDDING_ESTIMATORS:
+    fn = EMBEDDING_ESTIMATORS[name]
+    return lambda w, data, axis_name: (fn(data[0] @ w, axis_name=axis_name), {}), w, (x,)
+  y = x + 0.5 * jax.random.normal(ky, (N, D_IN))  # correlated pairs (x_i, y_i)
 
-  def body(rows):
-    value, grad = jax.value_and_grad(local)(rows)
-    return value.reshape(1) if mode == "no_vma" else value, grad
+  def loss(w, data, axis_name):
+    zx, zy = data[0] @ w, data[1] @ w
+    if axis_name is not None:  # this shard's rows against the global batch: (n, N)
+      zy = jax.lax.all_gather(zy, axis_name, tiled=True)
+    return infonce(zx @ zy.T, axis_name=axis_name), {}
 
-  value_spec = P("batch") if mode == "no_vma" else P()  # replicated value under check_vma
-  run = jax.shard_map(body, mesh=mesh, in_specs=P("batch"), out_specs=(value_spec, P("batch")),
-                      check_vma=mode == "vma")
-  return jax.jit(run)(jax.device_put(x, NamedSharding(mesh, P("batch"))))
-
-
-def _check(fn, global_fn, mesh, x, mode):
-  want_value, want_grad = jax.value_and_grad(global_fn)(x)
-  values, grads = _sharded(fn, mesh, x, mode)
-  np.testing.assert_allclose(np.broadcast_to(values, (SHARDS,)) if np.ndim(values) else values,
-                             float(want_value), rtol=1e-5)
-  scale = float(jnp.max(jnp.abs(want_grad)))
-  assert scale > 0
-  np.testing.assert_allclose(grads, want_grad, atol=1e-5 * scale, rtol=0)
+  return loss, w, (x, y)
 
 
-MODES = ["vma", "no_vma", "pmap"]
+@functools.lru_cache(maxsize=None)
+def _reference(name):
+  with jax.enable_x64(True):
+    return idioms.reference(*_case(name))
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_embedding_estimators_match_the_concatenated_batch(mesh, mode):
-  z = jax.random.normal(jax.random.key(0), (64, 5)) * jnp.arange(1.0, 6.0) + 3.0
-  for fn in (logdet_entropy, pairwise_kl_entropy, pairwise_bd_entropy):
-    _check(fn, fn, mesh, z, mode)
+@pytest.mark.parametrize("idiom", idioms.IDIOMS)
+@pytest.mark.parametrize("name", NAMES)
+def test_every_idiom_gives_the_single_device_value_and_gradient(name, idiom, mesh):
+  loss, w, data = _case(name)
+  got = idioms.run(idiom, loss, w, data, mesh, axis="batch")
+  idioms.check(got, _reference(name), f"{name} / {idiom}")
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_infonce_with_global_negatives_matches_the_full_score_matrix(mesh, mode):
-  # Each shard holds its rows of the global (64, 64) score matrix; positives at the global diagonal.
-  scores = jax.random.normal(jax.random.key(1), (64, 64)) * 2.0 + 4.0 * jnp.eye(64)
-  _check(infonce, infonce, mesh, scores, mode)
-
-
-def test_naive_collectives_would_fail_this_test(mesh):
-  """The test above can fail: a naive psum-based estimator gives 8× gradients under pmap."""
+def test_psum_of_pmap_gradients_over_counts(mesh):
+  """Why the docs say pmean: under pmap a plain-psum LogDet is exact with `pmean` of the parameter
+  gradients (the harness's reduction), and 8× with the `psum` the docs used to ask for."""
   def naive_logdet(z, axis_name=None):
     n = z.shape[0] * (SHARDS if axis_name else 1)
     total = jnp.sum(z, 0) if axis_name is None else jax.lax.psum(jnp.sum(z, 0), axis_name)
@@ -78,22 +81,13 @@ def test_naive_collectives_would_fail_this_test(mesh):
     gram = zc.T @ zc if axis_name is None else jax.lax.psum(zc.T @ zc, axis_name)
     return 0.5 * jnp.linalg.slogdet(jnp.eye(z.shape[1]) + gram / n)[1]
 
-  z = jax.random.normal(jax.random.key(2), (64, 5))
-  _, want = jax.value_and_grad(naive_logdet)(z)
-  _, grads = _sharded(naive_logdet, mesh, z, "pmap")
-  np.testing.assert_allclose(grads, SHARDS * want, rtol=1e-4)
-
-
-def test_parameter_gradients_are_global_under_check_vma(mesh):
-  # z = w * x with w replicated: under check_vma the shards' gradients are summed automatically.
-  x = jax.random.normal(jax.random.key(3), (64, 4))
-  w = jnp.array([0.5, 1.0, 1.5, 2.0])
-  for fn in (logdet_entropy, pairwise_kl_entropy):
-    want = jax.grad(lambda w: fn(w * x))(w)
-    run = jax.shard_map(lambda w, xs: jax.grad(lambda w: fn(w * xs, axis_name="batch"))(w),
-                        mesh=mesh, in_specs=(P(), P("batch")), out_specs=P())
-    got = jax.jit(run)(w, jax.device_put(x, NamedSharding(mesh, P("batch"))))
-    np.testing.assert_allclose(got, want, rtol=1e-5)
+  loss, w, data = _case("logdet_entropy")
+  naive = lambda w, data, axis_name: (naive_logdet(data[0] @ w, axis_name), {})
+  want = idioms.reference(naive, w, data)
+  idioms.check(idioms.run("pmap_pmean", naive, w, data, mesh, axis="batch"), want, "pmean")
+  psum_of_grads = jax.pmap(lambda w, x: jax.lax.psum(jax.grad(lambda w: naive(w, (x,), "batch")[0])(
+      w), "batch"), axis_name="batch", in_axes=(None, 0))(w, data[0].reshape(SHARDS, -1, D_IN))
+  np.testing.assert_allclose(psum_of_grads[0], SHARDS * want[2], rtol=1e-10)
 
 
 def test_infonce_rejects_wrong_sharded_shape(mesh):

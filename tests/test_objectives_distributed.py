@@ -1,13 +1,11 @@
-"""Distribution contract of every registered objective on 8 CPU devices.
+"""Distribution contract of every registered objective on 8 CPU devices, in every idiom users write.
 
-For each objective the loss value, the metrics (and CorInfoMax's new state) and the gradients
-w.r.t. every input must equal the single-device ones on the concatenated batch, under
-(a) `jax.jit` with the batch sharded by a NamedSharding (Auto and Explicit mesh axes),
-(b) `jax.shard_map` with `axis_name` (check_vma True and False), gradient taken inside,
-(c) `jax.pmap` with `axis_name`, gradient taken inside.
-Tolerance (float32): rtol 1e-4 plus atol 1e-5·max|reference| -- the same global-batch arithmetic
-in a different reduction order. A per-shard gradient that were a psum over shards would be 8×
-the reference and fail by far.
+For each objective the loss, the metrics (and CorInfoMax's new state) and the gradient w.r.t. the
+parameters `w` of a linear map applied to the inputs (replicated parameters, as an encoder's) must
+equal the single-device ones on the concatenated batch, float64, rtol 1e-10 (+ 1e-10 of the largest
+entry), in each idiom of `distributed_idioms.IDIOMS` with that idiom's ordinary reduction: nothing
+under `jax.jit` or `shard_map(check_vma=True)` (JAX sums), `lax.pmean` after `jax.grad` inside
+`pmap` / `shard_map(check_vma=False)`. A gradient scaled by the shard count fails by a factor of 8.
 """
 import functools
 
@@ -18,213 +16,149 @@ import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+import distributed_idioms as idioms
 from jaxssl import objectives
 
-N, D, DEVICES = 16, 4, 8
+N, D_IN, D, DEVICES = 16, 5, 4, 8
 HYPER = {"w_mse": {"w_size": 8}}  # sub-batches of 8 rows straddle the 2-row shards
-RTOL = 1e-4
 # `vicreg_entropy` is registered `vicreg_logdet` with the defaults: tested once.
 NAMES = [n for n in objectives.names() if n != "vicreg_entropy"]
-# shard_map(check_vma=False) transposes collectives as pmap does (tested for every objective);
-# one objective per splice helper: gather_batch (nt_xent), global_sum (byol).
-NO_VMA_NAMES = ["nt_xent", "byol"]
 # Explicit mesh axes (`jax.make_mesh`'s default) replicate before batch-level matrices; one
 # objective per helper (gather_batch, + state, gather_constant) plus w_mse's reshape.
 EXPLICIT_NAMES = ["nt_xent", "w_mse", "corinfomax", "moco_v3"]
 
 
-def _inputs(name):
+@pytest.fixture(autouse=True)
+def float64():
+  with jax.enable_x64(True):
+    yield
+
+
+@pytest.fixture(scope="module")
+def mesh():
+  assert jax.device_count() == DEVICES, "tests/conftest.py sets 8 CPU devices"
+  return jax.make_mesh((DEVICES,), ("b",), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def _case(name):
+  """(loss(w, data, axis_name), w, data) for objective `name`: its inputs are data @ w."""
   obj = objectives.get(name)
   n_arrays = 4 if obj.kind.startswith("predictor") else 2
-  shape = (N, 3, 2) if obj.kind == "reconstruction" else (N, D)
-  keys = jax.random.split(jax.random.key(7), n_arrays)
-  arrays = tuple(jax.random.normal(k, shape) * 0.7 + 0.1 for k in keys)
+  keys = jax.random.split(jax.random.key(7), n_arrays + 2)
+  data = tuple(jax.random.normal(k, (N, D_IN)) * 0.7 + 0.1 for k in keys[:n_arrays])
+  w = jax.random.normal(keys[-1], (D_IN, D)) / np.sqrt(D_IN)
   state = None
   if obj.kind == "stateful":
+    a = jax.random.normal(keys[-2], (D, D)) * 0.1
     state = obj.init_state(D)
-    a = jax.random.normal(jax.random.key(3), (D, D)) * 0.1
     # A non-trivial state, so that the old mean and covariance enter the loss.
     state = state._replace(mu1=jnp.full((D,), 0.05), r2=state.r2 * 0.5 + a @ a.T)
-  return obj, arrays, state
+    state = jax.tree.map(lambda s: s.astype(jnp.float64), state)
+  hp = HYPER.get(name, {})
 
-
-def _loss_fn(obj, state, axis_name):
-  hp = dict(HYPER.get(obj.name, {}), axis_name=axis_name)
-
-  def loss(*arrays):
-    if obj.kind == "stateful":
-      value, metrics, new_state = obj.fn(*arrays, state, **hp)
+  def loss(w, data, axis_name):
+    z = [x @ w for x in data]
+    if state is not None:
+      value, metrics, new_state = obj.fn(*z, state, axis_name=axis_name, **hp)
       return value, (metrics, new_state)
-    value, metrics = obj.fn(*arrays, **hp)
-    return value, (metrics, None)
+    return obj.fn(*z, axis_name=axis_name, **hp)
 
-  return loss
+  return loss, w, data
 
 
 @functools.lru_cache(maxsize=None)
 def _reference(name):
-  obj, arrays, state = _inputs(name)
-  argnums = tuple(range(len(arrays)))
-  (value, aux), grads = jax.jit(jax.value_and_grad(_loss_fn(obj, state, None), argnums,
-                                                   has_aux=True))(*arrays)
-  return obj, arrays, state, value, aux, grads
-
-
-def _close(got, want, what):
-  got, want = np.asarray(got), np.asarray(want)
-  atol = 1e-5 * max(float(np.max(np.abs(want))), 1e-3)
-  np.testing.assert_allclose(got, want, rtol=RTOL, atol=atol, err_msg=what)
-
-
-def _check(name, value, aux, grads, ref):
-  _, _, _, ref_value, ref_aux, ref_grads = ref
-  _close(value, ref_value, f"{name}: loss")
-  jax.tree.map(lambda g, w: _close(g, w, f"{name}: metrics/state"), aux, ref_aux)
-  for i, (g, w) in enumerate(zip(grads, ref_grads)):
-    assert g.shape == w.shape, (name, i, g.shape, w.shape)
-    _close(g, w, f"{name}: gradient w.r.t. input {i}")
-
-
-@pytest.fixture(scope="module")
-def mesh_auto():
-  return jax.make_mesh((DEVICES,), ("b",), axis_types=(jax.sharding.AxisType.Auto,))
+  with jax.enable_x64(True):
+    loss, w, data = _case(name)
+    return idioms.reference(loss, w, data)
 
 
 def test_eight_devices():
   assert jax.device_count() == DEVICES
 
 
-@pytest.mark.parametrize("name,axis_type", [(n, "Auto") for n in NAMES] +
-                         [(n, "Explicit") for n in EXPLICIT_NAMES])
-def test_jit_sharded_batch(name, axis_type):
-  ref = _reference(name)
-  obj, arrays, state, *_ = ref
-  mesh = jax.make_mesh((DEVICES,), ("b",), axis_types=(getattr(jax.sharding.AxisType,
-                                                               axis_type),))
-  sharded = [jax.device_put(a, NamedSharding(mesh, P("b"))) for a in arrays]
-  argnums = tuple(range(len(arrays)))
-  fn = jax.jit(jax.value_and_grad(_loss_fn(obj, state, None), argnums, has_aux=True))
-  (value, aux), grads = fn(*sharded)
-  assert "b" in str(grads[0].sharding.spec)  # gradients come back batch-sharded
-  _check(name, value, aux, grads, ref)
-
-
-@pytest.mark.parametrize("name,check_vma", [(n, True) for n in NAMES] +
-                         [(n, False) for n in NO_VMA_NAMES])
-def test_shard_map(name, check_vma, mesh_auto):
-  ref = _reference(name)
-  obj, arrays, state, *_ = ref
-  argnums = tuple(range(len(arrays)))
-  loss = _loss_fn(obj, state, "b")
-
-  def per_shard(*local):
-    (value, aux), grads = jax.value_and_grad(loss, argnums, has_aux=True)(*local)
-    return value[None], value, aux, grads
-
-  # out_specs=P() for the loss, metrics and state: with check_vma=True this also checks that they
-  # are typed replicated.
-  fn = jax.jit(jax.shard_map(per_shard, mesh=mesh_auto, in_specs=P("b"),
-                             out_specs=(P("b"), P(), P(), P("b")), check_vma=check_vma))
-  sharded = [jax.device_put(a, NamedSharding(mesh_auto, P("b"))) for a in arrays]
-  values, value, aux, grads = fn(*sharded)
-  assert values.shape == (DEVICES,)
-  for v in values:  # every shard sees the global loss
-    _close(v, ref[3], f"{name}: per-shard loss")
-  _check(name, value, aux, grads, ref)
-
-
+@pytest.mark.parametrize("idiom", idioms.IDIOMS)
 @pytest.mark.parametrize("name", NAMES)
-def test_pmap(name):
-  ref = _reference(name)
-  obj, arrays, state, *_ = ref
-  argnums = tuple(range(len(arrays)))
-  loss = _loss_fn(obj, state, "b")
-  fn = jax.pmap(jax.value_and_grad(loss, argnums, has_aux=True), axis_name="b")
-  stacked = [a.reshape(DEVICES, N // DEVICES, *a.shape[1:]) for a in arrays]
-  (values, aux), grads = fn(*stacked)
-  for v in values:
-    _close(v, ref[3], f"{name}: per-device loss")
-  aux = jax.tree.map(lambda x: x[0], aux)
-  grads = [g.reshape(N, *g.shape[2:]) for g in grads]
-  _check(name, values[0], aux, grads, ref)
+def test_every_idiom_gives_the_single_device_value_and_gradient(name, idiom, mesh):
+  loss, w, data = _case(name)
+  got = idioms.run(idiom, loss, w, data, mesh)
+  idioms.check(got, _reference(name), f"{name} / {idiom}")
 
 
-@pytest.mark.parametrize("mode", ["shard_map_vma", "shard_map_no_vma", "pmap"])
-def test_parameter_gradients_sum_over_shards(mode, mesh_auto):
-  """What the training step must do with per-shard parameter gradients (linear encoder w).
-
-  Under pmap and shard_map(check_vma=False) the per-shard gradients are partial sums: their psum
-  is the global gradient. Under shard_map(check_vma=True) with replicated w, jax.grad already
-  returns the psum -- adding another would give 8× -- and the per-shard partial is not the answer.
-  """
-  x1, x2 = jax.random.normal(jax.random.key(0), (2, N, 6))
-  w = jax.random.normal(jax.random.key(1), (6, D))
-
-  def loss(w, a, b, axis_name=None):
-    return objectives.vicreg(a @ w, b @ w, axis_name=axis_name)[0]
-
-  want = jax.grad(loss)(w, x1, x2)
-
-  def grads(w, a, b):
-    g = jax.grad(loss)(w, a, b, "b")
-    return g, jax.lax.psum(g, "b")
-
-  if mode == "pmap":
-    raw, summed = jax.pmap(grads, axis_name="b", in_axes=(None, 0, 0))(
-        w, x1.reshape(DEVICES, -1, 6), x2.reshape(DEVICES, -1, 6))
-    raw, summed = raw[0], summed[0]
-  else:
-    fn = jax.jit(jax.shard_map(grads, mesh=mesh_auto, in_specs=(P(), P("b"), P("b")),
-                               out_specs=(P(), P()), check_vma=mode == "shard_map_vma"))
-    raw, summed = fn(w, *[jax.device_put(x, NamedSharding(mesh_auto, P("b"))) for x in (x1, x2)])
-  if mode == "shard_map_vma":
-    _close(raw, want, "automatic psum")
-    _close(summed, DEVICES * want, "a second psum over-counts")
-  else:
-    _close(summed, want, "psum of per-shard gradients")
-    assert not np.allclose(raw, want, rtol=0.1)
+@pytest.mark.parametrize("name", EXPLICIT_NAMES)
+def test_jit_on_explicit_mesh_axes(name):
+  """Explicit axes: gradients w.r.t. the batch-sharded embeddings themselves (a parameter gradient
+  x.T @ dz contracts the sharded batch axis, which Explicit mode asks the caller to shard)."""
+  mesh = jax.make_mesh((DEVICES,), ("b",), axis_types=(jax.sharding.AxisType.Explicit,))
+  loss, w, data = _case(name)
+  embed = [x @ w for x in data]
+  # The case's loss with w = I: the embeddings are the differentiated inputs.
+  fn = jax.value_and_grad(lambda *z: loss(jnp.eye(D), z, None), tuple(range(len(embed))),
+                          has_aux=True)
+  want = jax.jit(fn)(*embed)
+  got = jax.jit(fn)(*[jax.device_put(z, NamedSharding(mesh, P("b"))) for z in embed])
+  jax.tree.map(lambda g, r: idioms.close(g, r, f"{name} / jit, Explicit axes"), got, want)
 
 
-def test_two_axis_mesh_tuple_axis_name():
+@pytest.mark.parametrize("idiom", ["shard_map_vma_grad_inside", "shard_map_novma_pmean"])
+def test_two_axis_mesh_tuple_axis_name(idiom):
   """A batch split over two mesh axes, named by a tuple, gathers in the global row order."""
   mesh = jax.make_mesh((2, 4), ("x", "y"), axis_types=(jax.sharding.AxisType.Auto,) * 2)
-  ref = _reference("nt_xent")
-  obj, arrays, state, *_ = ref
-  loss = _loss_fn(obj, state, ("x", "y"))
-
-  def per_shard(*local):
-    (value, aux), grads = jax.value_and_grad(loss, (0, 1), has_aux=True)(*local)
-    return value[None], aux, grads
-
-  spec = P(("x", "y"))
-  fn = jax.jit(jax.shard_map(per_shard, mesh=mesh, in_specs=spec, out_specs=(spec, P(), spec)))
-  values, aux, grads = fn(*[jax.device_put(a, NamedSharding(mesh, spec)) for a in arrays])
-  _check("nt_xent", values[0], aux, grads, ref)
+  loss, w, data = _case("nt_xent")
+  got = idioms.run(idiom, loss, w, data, mesh, axis=("x", "y"))
+  idioms.check(got, _reference("nt_xent"), f"nt_xent / {idiom} over ('x', 'y')")
 
 
-def test_naive_psum_gradient_is_wrong_under_pmap():
-  """Why the helpers avoid transposing collectives: a psum-based loss under pmap over-counts.
+def test_batch_split_over_part_of_the_named_axes_fails_at_trace_time():
+  """check_vma=True, axis_name=('x', 'y') but the batch split over 'x' only: its rows would be
+  gathered 4 times over; the helpers say so instead of returning a scaled loss and gradient."""
+  mesh = jax.make_mesh((2, 4), ("x", "y"), axis_types=(jax.sharding.AxisType.Auto,) * 2)
+  z = jnp.ones((N, D))
+  fn = jax.shard_map(lambda a, b: objectives.vicreg(a, b, axis_name=("x", "y"))[0], mesh=mesh,
+                     in_specs=P("x"), out_specs=P())
+  with pytest.raises(ValueError, match=r"varies over \['x'\] but not over \['y'\]"):
+    jax.jit(fn)(z, z)
 
-  The same centred second moment written with psum gives 8× the gradient under pmap (psum's
-  transpose is a psum there), while `gather_batch` gives the exact one.
-  """
-  from jaxssl.objectives import _distributed
-  z = jax.random.normal(jax.random.key(0), (N, D))
 
-  def global_loss(z):
-    zc = z - z.mean(0)
-    return jnp.sum((zc.T @ zc) ** 2)
+def test_the_matrix_catches_a_gradient_scaled_by_the_shard_count(mesh):
+  """The previous design (other shards under stop-gradient in every idiom) reproduces the issue's
+  table: exact where JAX tracks the axis, 1/8 of the gradient under check_vma=False and pmap with
+  pmean. `check` rejects it there, so the matrix above can fail."""
+  loss, w, data = _case("vicreg")
 
-  def psum_loss(z):
-    mean = jax.lax.psum(z.sum(0), "b") / N
-    return jnp.sum(jax.lax.psum((z - mean).T @ (z - mean), "b") ** 2)
+  def stop_gradient_splice(w, data, axis_name):
+    if axis_name is None:
+      return loss(w, data, None)
+    offset = jax.lax.axis_index(axis_name) * (N // DEVICES)
+    z = []
+    for x in data:
+      local = x @ w
+      everyone = jax.lax.stop_gradient(jax.lax.all_gather(local, axis_name, tiled=True))
+      z.append(jax.lax.dynamic_update_slice_in_dim(everyone, local, offset, axis=0))
+    value = objectives.vicreg(*z)[0]
+    # Typed replicated under check_vma=True (out_specs=P()), the per-shard gradient kept.
+    if jax.typeof(value).manual_axis_type.varying:
+      value = (jax.lax.stop_gradient(jax.lax.pmax(jax.lax.stop_gradient(value), axis_name)) +
+               jax.lax.psum(value - jax.lax.stop_gradient(value), axis_name))
+    return value, {}
 
-  def gather_loss(z):
-    return global_loss(_distributed.gather_batch(z, "b"))
+  want = idioms.reference(loss, w, data)[2]
+  for idiom in idioms.IDIOMS[1:]:
+    grad = idioms.run(idiom, stop_gradient_splice, w, data, mesh)[2]
+    scale = 1.0 / DEVICES if "novma" in idiom or idiom.startswith("pmap") else 1.0
+    np.testing.assert_allclose(grad, scale * want, rtol=1e-10, err_msg=idiom)
+    if scale != 1.0:
+      with pytest.raises(AssertionError):
+        idioms.close(grad, want, idiom)
 
-  want = jax.grad(global_loss)(z)
-  stacked = z.reshape(DEVICES, N // DEVICES, D)
-  naive = jax.pmap(jax.grad(psum_loss), axis_name="b")(stacked).reshape(N, D)
-  exact = jax.pmap(jax.grad(gather_loss), axis_name="b")(stacked).reshape(N, D)
-  np.testing.assert_allclose(naive, DEVICES * want, rtol=1e-3, atol=1e-3)
-  np.testing.assert_allclose(exact, want, rtol=1e-3, atol=1e-4)
+
+def test_local_rows_get_their_slice_of_the_gradient_under_check_vma(mesh):
+  """Under shard_map(check_vma=True) jax.grad w.r.t. the local embeddings is their slice of the
+  single-device gradient (what makes JAX's automatic psum over replicated parameters exact)."""
+  z1, z2 = jax.random.normal(jax.random.key(0), (2, N, D))
+  want = jax.grad(lambda a, b: objectives.barlow_twins(a, b)[0], (0, 1))(z1, z2)
+  fn = jax.shard_map(jax.grad(lambda a, b: objectives.barlow_twins(a, b, axis_name="b")[0], (0, 1)),
+                     mesh=mesh, in_specs=P("b"), out_specs=P("b"))
+  got = jax.jit(fn)(*[jax.device_put(z, NamedSharding(mesh, P("b"))) for z in (z1, z2)])
+  for g, r in zip(got, want):
+    idioms.close(g, r, "local-row gradient")

@@ -1,16 +1,29 @@
-"""Batch-wide statistics under `shard_map`/`pmap` with the gradient of the concatenated batch.
+"""Batch-wide statistics under `shard_map`/`pmap`: the value and gradient of the concatenated batch.
 
-The contract (DESIGN.md): with `axis_name`, the value on each shard and the gradient with respect to
-the shard's own rows equal the value and the corresponding rows of the gradient on the concatenated
-batch. How JAX transposes a collective depends on the context: under `shard_map(check_vma=True)` the
-transpose of `psum` is a copy, under `pmap` or `check_vma=False` it is another `psum`, which
-multiplies the gradient by the number of shards. The helpers here make the answer independent of
-that choice: every collective sits under `stop_gradient`, and the shard's own contribution is
-spliced back in live. Each shard then computes the global value as an explicit function of its own
-rows (the other shards' rows held constant), whose gradient is exactly the global gradient's rows.
+The contract (DESIGN.md, "Distribution"; the idiom table in `jaxssl.objectives`): with `axis_name`,
+every shard computes the value on the concatenated batch, and the gradient of replicated parameters
+is the single-device one after the reduction each idiom normally applies. Which per-shard gradient
+that takes depends on whether JAX tracks the axis in the types:
+
+* **Tracked** (`shard_map(check_vma=True)`: the local rows are typed varying over the axis,
+  `jax.typeof(x).manual_axis_type.varying`). The loss is typed replicated, its cotangent is one
+  value, and JAX itself sums the shards' gradients of replicated parameters (the transpose of the
+  implicit `pvary`). Each shard must therefore return exactly *its* slice of the global gradient.
+  The helpers compute the global value as an explicit function of the shard's own rows: the other
+  shards' rows enter under `stop_gradient`, the own rows live, and no collective is transposed (no
+  backward communication).
+* **Untracked** (`pmap`, `shard_map(check_vma=False)`: no axis in the types). Every shard holds its
+  own copy of the loss, so the honest derivative is that of the *sum of the copies*: a collective is
+  transposed as usual (`all_gather` → reduce-scatter, `psum` → `psum`), the per-shard gradient of
+  a replicated parameter is N_shards × its share, and `lax.pmean` of the parameter gradients (the
+  Flax / BYOL / DDP idiom) gives the single-device gradient. With `jax.grad` outside the mapped
+  function, `shard_map` divides the cotangent of a `P()` output by the shard count and the result is
+  exact as well. These are plain collectives.
+
+Each helper picks its path from the type of its input; an input that varies over some of the named
+axes but not all cannot be served (its rows would be gathered as duplicates) and raises.
 """
 import jax
-import jax.numpy as jnp
 
 sg = jax.lax.stop_gradient
 
@@ -19,15 +32,52 @@ def axis_names(axis_name):
   return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
 
 
+def _varying(x) -> frozenset:
+  aval = jax.typeof(x)
+  manual = getattr(aval, "manual_axis_type", None)  # jax >= 0.10
+  return manual.varying if manual is not None else getattr(aval, "vma", frozenset())
+
+
+def tracked(x: jax.Array, axis_name) -> bool:
+  """Whether `x` is typed varying over `axis_name` (shard_map with check_vma=True).
+
+  False under `pmap` and `shard_map(check_vma=False)`, where the types record no axis. Raises a
+  ValueError if `x` varies over some of the named axes but not all.
+  """
+  names = axis_names(axis_name)
+  varying = _varying(x)
+  hits = [name in varying for name in names]
+  if all(hits):
+    return True
+  if not any(hits):
+    return False
+  missing = [name for name, hit in zip(names, hits) if not hit]
+  raise ValueError(
+      f"axis_name={axis_name!r}: the input varies over {sorted(set(names) & set(varying))} but not "
+      f"over {missing} (shard_map in_specs that do not split the batch over every named axis). "
+      "Pass axis_name= only the axes the batch is split over, or split the batch over all of them.")
+
+
 def global_sum(t: jax.Array, axis_name) -> jax.Array:
-  """Σ over shards of `t`; the gradient flows only into this shard's `t` (exactly once)."""
+  """Σ over shards of `t`.
+
+  Tracked: the gradient flows only into this shard's `t`, exactly once. Untracked: a plain `psum`.
+  """
+  if not tracked(t, axis_name):
+    return jax.lax.psum(t, axis_name)
   return sg(jax.lax.psum(sg(t), axis_name)) + (t - sg(t))
 
 
 def gather_rows(z: jax.Array, axis_name) -> tuple[jax.Array, jax.Array]:
-  """All shards' rows concatenated, shape (N, ...), with this shard's block live; and its offset."""
+  """All shards' rows concatenated, shape (N, ...), and this shard's offset.
+
+  Tracked: only this shard's block is live (the others under stop-gradient). Untracked: a plain
+  `all_gather`, whose transpose is a reduce-scatter.
+  """
   n_local = z.shape[0]
   offset = jax.lax.axis_index(axis_name) * n_local
+  if not tracked(z, axis_name):
+    return jax.lax.all_gather(z, axis_name, tiled=True), offset
   everyone = sg(jax.lax.all_gather(sg(z), axis_name, tiled=True))
   return jax.lax.dynamic_update_slice_in_dim(everyone, z, offset, axis=0), offset
 
@@ -36,20 +86,14 @@ def num_shards(axis_name) -> int:
   return jax.lax.axis_size(axis_name)
 
 
-def _varies_over(x, axis_name) -> bool:
-  aval = jax.typeof(x)
-  manual = getattr(aval, "manual_axis_type", None)
-  varying = manual.varying if manual is not None else getattr(aval, "vma", frozenset())
-  return all(name in varying for name in axis_names(axis_name))
-
-
 def replicated(value: jax.Array, axis_name) -> jax.Array:
   """Marks a per-shard copy of a global value as replicated, keeping its per-shard gradient.
 
-  Under `shard_map(check_vma=True)` the result is typed device-invariant (so it can be returned with
-  `out_specs=P()`); there the transpose of `psum` is a copy, so `psum(v − sg(v))` carries the
-  gradient through unchanged. Elsewhere `value` is returned as is.
+  Tracked: the result is typed device-invariant (so it can be returned with `out_specs=P()`);
+  there the transpose of `psum` is a copy, so `psum(v − sg(v))` carries the gradient through
+  unchanged. Untracked: `value` is returned as is.
   """
-  if not _varies_over(value, axis_name):
+  if not tracked(value, axis_name):
     return value
   return sg(jax.lax.pmax(sg(value), axis_name)) + jax.lax.psum(value - sg(value), axis_name)
+

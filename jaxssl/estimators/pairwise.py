@@ -24,7 +24,8 @@ def _squared_distances(a: jax.Array, b: jax.Array) -> jax.Array:
 def _sum_of_row_lse_sharded(z, scale, sigma, axis_name):
   """Σ_i logsumexp_j(−‖z_i − z_j‖²/(cσ²)) over the global batch, from this shard's rows `z`.
 
-  The value is the psum of the shards' row sums. The gradient is that of the same sum written as
+  The value is the psum of the shards' row sums. Untracked axis (`pmap`, `check_vma=False`): that
+  psum of rows against a plain all-gather. Tracked: the gradient is that of the same sum written as
   an explicit function of this shard's rows with the other shards' rows constant: rows i of this
   shard contribute their whole logsumexp; every other row i contributes
   logaddexp(A_i, B_i), with A_i its (constant) logsumexp over the other shards' columns and B_i its
@@ -35,6 +36,8 @@ def _sum_of_row_lse_sharded(z, scale, sigma, axis_name):
   everyone, offset = dist.gather_rows(z, axis_name)
   logits = -_squared_distances(z, everyone) / (scale * sigma**2)  # (n_local, N)
   row_lse = jax.nn.logsumexp(logits, axis=1)
+  if not dist.tracked(z, axis_name):  # pmap / check_vma=False: plain collectives, transposed
+    return jax.lax.psum(jnp.sum(row_lse), axis_name)
   value = jax.lax.psum(jax.lax.stop_gradient(jnp.sum(row_lse)), axis_name)
 
   # Per-row logsumexp over each shard's columns, for every row of the batch (constants).

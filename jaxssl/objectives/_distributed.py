@@ -1,19 +1,25 @@
-"""Batch-level collectives with exact per-shard gradients (the distribution contract).
+"""Batch-level collectives with the single-device gradient in every idiom (the distribution contract).
 
 Inside `jax.shard_map` / `jax.pmap` an objective sees one shard of the batch. The helpers here make,
-on every shard,
+on every shard, the forward value equal to the value on the concatenated global batch, and the
+parameter gradient equal to the single-device one after each idiom's usual reduction (the table in
+`jaxssl.objectives`):
 
-* the forward value equal to the value on the concatenated global batch, and
-* `jax.grad` of the loss w.r.t. the *local* inputs exactly the corresponding slice of the
-  single-device gradient -- with no collective transposed in the backward pass.
+* under `shard_map(check_vma=True)`, where the local rows are typed varying over the axis, `jax.grad`
+  w.r.t. the local inputs is exactly their slice of the single-device gradient and JAX sums the
+  shards' parameter gradients itself: the other shards' values enter under `stop_gradient`, the
+  local shard live, and no collective is transposed;
+* under `pmap` and `shard_map(check_vma=False)`, where the types record no axis, plain collectives
+  (`all_gather`, `psum`) are transposed as usual: each shard's gradient is that of the sum of all
+  shards' copies of the loss, N_shards × its share, so `lax.pmean` of the parameter gradients is
+  the single-device gradient (as in Flax, BYOL and PyTorch DDP), and `jax.grad` outside
+  `shard_map` is exact too (it divides the cotangent of a replicated output by the shard count).
 
-Values from the other shards enter under `stop_gradient`; the local shard enters live. This matters
-because transposes of collectives differ between the mapping APIs: under `shard_map(check_vma=True)`
-the transpose of a `psum` producing a replicated value is a copy, but under `pmap` and
-`shard_map(check_vma=False)` it is another `psum`, which multiplies the gradient by the number of
-shards (the bug of lightly#1528/#1920/#1977). The splice itself (`gather_rows`, `global_sum`,
-`replicated`) is the project's one implementation in `jaxssl.estimators._distributed`, shared with
-the estimators; this module adds what objectives need on top.
+Summing instead of averaging the per-shard gradients of the second kind (the old `psum` advice) or
+averaging those of the first kind would scale the gradient by the shard count: the bug of
+lightly#1528/#1920/#1977 and solo-learn#253. The path is chosen from the type of the input
+(`jaxssl.estimators._distributed.tracked`), the project's one implementation, shared with the
+estimators; this module adds what objectives need on top.
 """
 from typing import Any, Optional
 
@@ -40,15 +46,16 @@ def _replicate_explicit(x: jax.Array) -> jax.Array:
 
 
 def gather_batch(x: jax.Array, axis_name: Optional[AxisName]) -> jax.Array:
-  """The global batch, identical on every shard, with only the local rows carrying gradient.
+  """The global batch, identical on every shard, with the gradient of the idiom (module docstring).
 
   Args:
     x: the local shard, shape (n, ...).
     axis_name: mapped axis (or tuple of axes) the batch is split over, or None.
 
   Returns:
-    Shape (n * axis_size, ...): `all_gather(stop_gradient(x))` with the live `x` written back at
-    this shard's offset. With `axis_name=None`, `x` itself (replicated if it is sharded over
+    Shape (n * axis_size, ...). Under `shard_map(check_vma=True)`: `all_gather(stop_gradient(x))`
+    with the live `x` written back at this shard's offset; under `pmap` / `check_vma=False`: a
+    plain `all_gather`. With `axis_name=None`, `x` itself (replicated if it is sharded over
     Explicit mesh axes).
   """
   if axis_name is None:
@@ -72,9 +79,11 @@ def shard_offset(n_local: int, axis_name: Optional[AxisName]):
 
 
 def global_mean(values: jax.Array, axis_name: Optional[AxisName]) -> jax.Array:
-  """Mean of per-example values over the global batch; the gradient reaches the local values only.
+  """Mean of per-example values over the global batch.
 
-  The value is `psum(sum(values)) / N`; the gradient w.r.t. each local value is 1/N.
+  The value is `psum(sum(values)) / N`; the gradient w.r.t. each local value is 1/N under
+  `shard_map(check_vma=True)`, N_shards/N (the sum of the shards' copies) under `pmap` /
+  `check_vma=False`.
   """
   if axis_name is None:
     return jnp.mean(values)
