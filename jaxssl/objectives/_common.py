@@ -44,8 +44,15 @@ def check_embeddings(objective: str, names: tuple[str, ...], *arrays, rank: Opti
 
 
 def l2_normalize(x: jax.Array, eps: float = 1e-12) -> jax.Array:
-  """Rows divided by max(‖x‖, eps), as `torch.nn.functional.normalize`; NaN rows stay NaN."""
-  norm = jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
+  """Rows divided by max(‖x‖, eps), as `torch.nn.functional.normalize`; NaN rows stay NaN.
+
+  The gradient is finite everywhere, PyTorch's too: ‖x‖ is differentiated as 0 at x = 0 (where
+  `sqrt` has no derivative), so a row with ‖x‖ < eps, the all-zero row included, is x / eps with
+  Jacobian I / eps.
+  """
+  squared = jnp.sum(x * x, axis=-1, keepdims=True)
+  positive = squared > 0  # False for zero and NaN rows; a NaN row stays NaN through x / eps
+  norm = jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
   return x / jnp.maximum(norm, eps)
 
 
