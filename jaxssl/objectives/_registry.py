@@ -1,4 +1,5 @@
 """Registry of objectives by name, so a config line picks one and the engine wires it by kind."""
+import functools
 from typing import Callable, NamedTuple, Optional
 
 KINDS = ("pair", "stateful", "predictor_target", "predictor_stopgrad", "reconstruction")
@@ -43,10 +44,33 @@ def register(name: str, *, kind: str, init_state: Optional[Callable] = None):
   def decorator(fn: Callable) -> Callable:
     if name in _REGISTRY:
       raise ValueError(f"Objective {name!r} is already registered.")
-    _REGISTRY[name] = Objective(name=name, fn=fn, kind=kind, init_state=init_state)
+    _REGISTRY[name] = Objective(name=name, fn=_named(fn, name), kind=kind, init_state=init_state)
     return fn
 
   return decorator
+
+
+def _named(fn: Callable, name: str) -> Callable:
+  """`fn` with its errors naming the registered variant (`vicreg_logdet: ...`), not the function
+  it wraps (`vicreg_entropy: ...`): a ValueError whose message starts with the wrapped function's
+  name is raised again with `name` in its place. `fn` itself if it already bears `name`."""
+  inner = getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", None)
+  if inner is None or inner == name:
+    return fn
+  prefix = f"{inner}: "
+
+  @functools.wraps(fn)
+  def variant(*args, **kwargs):
+    try:
+      return fn(*args, **kwargs)
+    except ValueError as err:
+      message = str(err)
+      if not message.startswith(prefix):
+        raise
+      raise ValueError(f"{name}: {message[len(prefix):]}") from None
+
+  variant.__name__ = variant.__qualname__ = name
+  return variant
 
 
 def names() -> list[str]:
