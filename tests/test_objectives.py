@@ -14,6 +14,7 @@ from scipy.special import logsumexp
 
 from jaxssl import objectives
 from jaxssl.objectives import _corinfomax
+from torch_compat import import_torch
 
 # ----------------------------------------------------------------------------------------------
 # Independent NumPy float64 references, written from the formulas.
@@ -419,6 +420,49 @@ def test_nan_embeddings_give_nan_loss(name):
     assert jnp.isnan(out[2].r1).any() and jnp.isnan(out[2].mu1).any()
 
 
+@pytest.mark.parametrize("name", objectives.names())
+def test_zero_rows_give_finite_loss_and_gradient(name):
+  """An all-zero embedding row (a dead ReLU projector, a padded example): finite loss and finite
+  gradient w.r.t. every input, float32, for every registered objective (l2_normalize is x / eps
+  there, as PyTorch's F.normalize, instead of differentiating sqrt at 0)."""
+  obj = objectives.get(name)
+  n_arrays = 4 if obj.kind.startswith("predictor") else 2
+  hp = CASES[name][3] if name in CASES else {}
+  arrays = [jnp.asarray(a, jnp.float32).at[3].set(0.0) for a in _arrays(name, n_arrays)]
+  loss, grads = jax.jit(jax.value_and_grad(lambda *x: _call(name, x, **hp)[0],
+                                           tuple(range(n_arrays))))(*arrays)
+  assert jnp.isfinite(loss), name
+  for i, g in enumerate(grads):
+    assert jnp.all(jnp.isfinite(g)), (name, i)
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-12), ("float32", 1e-6)])
+def test_l2_normalize_matches_torch_value_and_gradient(dtype, rtol):
+  """Value and vector-Jacobian product against torch.nn.functional.normalize (eps 1e-12) on
+  ordinary, zero, tiny (‖x‖ < eps) and large rows. Tolerance: rtol as given plus rtol times the
+  largest entry (the zero row's gradient is cotangent / eps = 1e12 × cotangent in both)."""
+  torch = import_torch()
+  from jaxssl.objectives._common import l2_normalize
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(6, 5))
+  x[1] = 0.0
+  x[2] = 1e-14 * rng.normal(size=5) if dtype == "float64" else 1e-14
+  x[3] *= 1e6
+  x = x.astype(dtype)
+  cotangent = rng.normal(size=x.shape).astype(dtype)
+  with jax.enable_x64(dtype == "float64"):
+    value, vjp = jax.vjp(l2_normalize, jnp.asarray(x))
+    (grad,) = vjp(jnp.asarray(cotangent))
+  tx = torch.tensor(x, requires_grad=True)
+  tvalue = torch.nn.functional.normalize(tx, dim=-1)
+  tvalue.backward(torch.tensor(cotangent))
+  for got, want in ((value, tvalue.detach().numpy()), (grad, tx.grad.numpy())):
+    assert np.asarray(got).dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.max(np.abs(want)))
+  assert np.all(np.isfinite(grad)) and np.allclose(np.asarray(grad)[1], cotangent[1] / 1e-12,
+                                                   rtol=rtol)
+
+
 @pytest.mark.parametrize("name", ["vicreg", "nt_xent", "corinfomax", "byol", "reconstruction"])
 def test_bfloat16_inputs_are_computed_in_float32(name):
   """Every objective casts through the same `compute_dtype`; five of them, one per family."""
@@ -447,7 +491,7 @@ def _bad_inputs(kind):
 def test_bad_input_raises_one_clear_value_error(name):
   obj = objectives.get(name)
   for what, arrays, mention in _bad_inputs(obj.kind):
-    with pytest.raises(ValueError, match=f"^{obj.fn.__name__}: ") as err:
+    with pytest.raises(ValueError, match=f"^{name}: ") as err:  # a variant names itself
       _call(name, arrays)
     assert mention in str(err.value), (what, str(err.value))
 
@@ -516,6 +560,8 @@ def test_registering_a_new_objective_is_one_line():
     z1, z2 = jax.random.normal(jax.random.key(0), (2, 8, 4))
     loss, m = objectives.get("_test_vicreg_no_cov").fn(z1, z2)
     np.testing.assert_allclose(loss, 25 * m["invariance"] + 25 * m["variance"], rtol=1e-6)
+    with pytest.raises(ValueError, match="^_test_vicreg_no_cov: all inputs must have the same"):
+      objectives.get("_test_vicreg_no_cov").fn(z1, z2[:, :3])  # the variant names itself
   finally:
     objectives._registry._REGISTRY.pop("_test_vicreg_no_cov")
 

@@ -4,7 +4,7 @@ Pure functions of arrays (`ksg_mi(x, y, k=3)`) or of a critic score matrix (`inf
 `scores[i, j] = f(x_i, y_j)`); jit- and vmap-able; each docstring states the formula, the source,
 the bias direction and the cost. Estimators that need batch statistics (`infonce`, `logdet_entropy`,
 `pairwise_*_entropy`) take `axis_name=` for `shard_map`/`pmap`, with the value and the gradient of
-the concatenated batch.
+the concatenated batch in every idiom (the table of `jaxssl.objectives`: `pmean`, never `psum`).
 
 Bad inputs (mismatched sample counts, k >= N, d = 0, non-finite values) raise `ValueError` when the
 arrays are concrete; under `jit` shape errors still raise and non-finite values give a NaN result.

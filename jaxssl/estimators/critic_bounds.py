@@ -54,8 +54,9 @@ def infonce(scores: jax.Array, *, axis_name=None) -> jax.Array:
 
   Distributed: with `axis_name` (inside `shard_map`/`pmap`) `scores` holds this shard's rows
   against the global batch, shape (n, n·S) for S shards, scores[a, j] = f(x_{o+a}, y_j) with
-  o = axis_index·n, so the positives sit at columns o + a (global negatives). The value and the
-  gradient with respect to `scores` then equal those of the full (nS, nS) matrix's rows o..o+n.
+  o = axis_index·n, so the positives sit at columns o + a (global negatives; gather the y
+  embeddings with a plain `jax.lax.all_gather`). The value and the parameter gradients then equal
+  those of the full (nS, nS) matrix, with the reductions of `logdet_entropy`.
 
   Example:
     >>> scores = critic(x, y)          # (N, N)

@@ -20,10 +20,11 @@ def logdet_entropy(z: jax.Array, beta: float = 1.0, *, axis_name=None) -> jax.Ar
   entropy term of VICReg-LogDet.
 
   Distributed: with `axis_name` (inside `shard_map`/`pmap`, `z` the shard's rows, equal shard
-  sizes) the value equals the one on the concatenated global batch, and the gradient with respect to
-  `z` equals the global gradient's rows for this shard, under `pmap` and `shard_map` alike (with
-  `check_vma=True` the value is typed replicated). Gradients of parameters shared by the shards are
-  then the `psum` of the per-shard gradients (automatic under `shard_map(check_vma=True)`).
+  sizes) the value equals the one on the concatenated global batch (typed replicated under
+  `shard_map(check_vma=True)`), and gradients of parameters shared by the shards equal the
+  single-device ones with each idiom's usual reduction: none under `shard_map(check_vma=True)`,
+  `lax.pmean` after `jax.grad` inside `pmap` / `shard_map(check_vma=False)` (the idiom table of
+  `jaxssl.objectives`).
 
   Args:
     z: embeddings, shape (N, D), float.

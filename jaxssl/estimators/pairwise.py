@@ -88,8 +88,8 @@ def pairwise_kl_entropy(z: jax.Array, sigma: float = 1.0, *, axis_name=None) -> 
   Cost: O(N²·D) time and O(N²) memory (O(N·N/S) per shard with S shards).
 
   Distributed: with `axis_name` (inside `shard_map`/`pmap`, `z` the shard's rows, equal shard
-  sizes) the value equals the one on the concatenated batch and the gradient with respect to `z`
-  equals the global gradient's rows for this shard, under `pmap` and `shard_map` alike.
+  sizes) the value and the parameter gradients equal those on the concatenated batch, as
+  `logdet_entropy`'s.
   """
   return _pairwise_bound(z, sigma, 2.0, axis_name)
 

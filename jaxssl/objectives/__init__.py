@@ -14,25 +14,46 @@ Registry: `get(name)` returns an `Objective(name, fn, kind, init_state)`; `names
 (`fn(p1, p2, t1, t2)` with an EMA target network: BYOL, MoCo v3), 'predictor_stopgrad'
 (`fn(p1, p2, z1, z2)`: SimSiam), 'reconstruction' (`fn(x, x_hat)`).
 
-Distribution:
-* `jax.jit` with a sharded global batch: call the objective on the global arrays, no `axis_name`;
-  XLA inserts the collectives.
-* `jax.shard_map` / `jax.pmap`: pass `axis_name=` (a name or tuple of names). On every shard the
-  loss value equals the loss on the concatenated global batch, and `jax.grad` taken *inside* the
-  mapped function w.r.t. the local embeddings equals the matching slice of the single-device
-  gradient. This holds under `pmap` and under `shard_map` with `check_vma` True or False: the other
-  shards' embeddings enter under stop-gradient and no collective is transposed (`_distributed`).
-  Per-shard *parameter* gradients are then partial sums whose **sum** is the global gradient: add
-  a `jax.lax.psum` over the axis under `pmap` and `shard_map(check_vma=False)`, but not under
-  `shard_map(check_vma=True)` with replicated (`P()`) parameters, where `jax.grad` already inserts
-  that psum (a second one multiplies the gradient by the number of shards). Never `pmean`.
-  The loss, metrics and new states are the same on every shard; under `shard_map(check_vma=True)`
-  they are typed replicated, so `out_specs=P()` works.
-  Objectives that need the whole batch (all but BYOL, SimSiam, MoCo v3 and reconstruction, whose
-  per-example terms need only a `psum`; MoCo v3 gathers its gradient-free keys) all-gather the
-  embeddings and evaluate the loss on the global batch on every shard: N_global × D extra memory
-  and a redundant O(N_global·D²) (or O(N_global²·D)) computation per shard, small beside the
-  encoder.
+## Distribution
+
+Under `jax.jit` with a batch-sharded global array, call the objective on the global arrays without
+`axis_name`; XLA inserts the collectives. Inside `jax.shard_map` / `jax.pmap`, pass `axis_name=`
+(a name, or a tuple of names when the batch is split over several mesh axes): every shard then
+computes the loss of the concatenated global batch, and the gradient of replicated parameters
+(the encoder's) equals the single-device gradient after the reduction each idiom normally uses:
+
+| idiom | what you write for the parameter gradient | result |
+|---|---|---|
+| `jax.jit` on global batch-sharded arrays (no `axis_name`) | `jax.grad(loss)(params, batch)` | exact |
+| `shard_map(check_vma=True)`, `jax.grad` outside | `jax.grad(shard_map(loss, ..., out_specs=P()))` | exact |
+| `shard_map(check_vma=True)`, `jax.grad` inside | `jax.grad(loss)(params, local)`: nothing more (JAX sums the shards' gradients of `P()` parameters) | exact |
+| `shard_map(check_vma=False)`, `jax.grad` outside | `jax.grad(shard_map(loss, ..., out_specs=P(), check_vma=False))` | exact |
+| `shard_map(check_vma=False)`, `jax.grad` inside | `jax.lax.pmean(jax.grad(loss)(params, local), axis)` | exact |
+| `pmap`, `jax.grad` inside (the Flax / BYOL idiom, as PyTorch DDP) | `jax.lax.pmean(jax.grad(loss)(params, local), axis)` | exact |
+
+(float64, 8 CPU devices, ≤ 1e-10 relative: `tests/test_objectives_distributed.py` for every
+registered objective, `tests/test_estimators_distributed.py` for the estimators that take
+`axis_name`.) Write the idiom of your code base; the one rule is **`pmean`, never `psum`**, after a
+`jax.grad` inside `pmap` or `shard_map(check_vma=False)`, and no reduction at all under
+`shard_map(check_vma=True)` with replicated (`P()`) parameters. For new code, prefer `jax.jit` on
+sharded arrays, or `shard_map` with the default `check_vma=True`.
+
+How: where JAX types the local rows as varying over the axis (`check_vma=True`), the other shards'
+embeddings enter under stop-gradient and each shard's gradient w.r.t. its own embeddings is exactly
+their slice of the single-device gradient, with no collective in the backward pass. Under `pmap` and
+`check_vma=False` the types record no axis; there the objectives use plain collectives, whose
+transposes (`all_gather` → reduce-scatter, `psum` → `psum`) make each shard's gradient that of the
+sum of all shards' copies of the loss, N_shards times its share, which `pmean` turns into the
+single-device gradient. So under `pmap`, `jax.grad` w.r.t. the *local embeddings* is N_shards × their
+slice; that is the gradient of the sum of the copies, consistent with `pmean` downstream. A batch
+typed varying over some of the named axes but not all raises a ValueError at trace time.
+
+The loss, metrics and new states are the same on every shard; under `shard_map(check_vma=True)`
+they are typed replicated, so `out_specs=P()` works. Objectives that need the whole batch (all but
+BYOL, SimSiam, MoCo v3 and reconstruction, whose per-example terms need only a `psum`; MoCo v3
+gathers its gradient-free keys) all-gather the embeddings and evaluate the loss on the global batch
+on every shard: N_global × D extra memory and a redundant O(N_global·D²) (or O(N_global²·D))
+computation per shard, small beside the encoder.
 """
 from jaxssl.objectives._registry import KINDS
 from jaxssl.objectives._registry import Objective

@@ -41,7 +41,8 @@ def barlow_twins(
     lambd: λ, weight of the off-diagonal (redundancy) term.
     eps: ε of the batch standardisation (BatchNorm's default).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and the unweighted terms `invariance` (Σ_i (1 − C_ii)²) and

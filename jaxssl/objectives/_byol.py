@@ -41,7 +41,8 @@ def byol(
     t1: target projections of view 1, shape (N, D), float (no gradient).
     t2: target projections of view 2, shape (N, D), float (no gradient).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and its terms `regression_12` (p1 against t2) and

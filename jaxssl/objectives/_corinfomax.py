@@ -108,8 +108,9 @@ def corinfomax(
     la_mu: λ_μ, weight of the old mean in its moving average.
     eps: ε added to the diagonal inside the log-determinants.
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value, local gradient and new state equal those on the concatenated global batch; the new
-      state and metrics are replicated across the axis.
+      value, parameter gradient (the idiom table of `jaxssl.objectives`) and new state equal
+      those on the concatenated global batch; the new state and metrics are replicated across the
+      axis.
 
   Returns:
     `(loss, metrics, new_state)`: the scalar loss; `invariance` (the MSE), `logdet_1`, `logdet_2`

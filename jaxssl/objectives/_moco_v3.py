@@ -49,8 +49,8 @@ def moco_v3(
     k2: momentum-encoder projections of view 2, shape (N, D), float (no gradient).
     temperature: τ.
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it
-      the keys of all shards are the candidates; value and local gradient equal those on the
-      concatenated global batch.
+      the keys of all shards are the candidates; value and parameter gradient equal those on the
+      concatenated global batch (the idiom table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and the unscaled cross-entropies `infonce_12` (q1 against k2)

@@ -39,8 +39,9 @@ def nt_xent(
     z2: embeddings of the second view, shape (N, D), float.
     temperature: τ. SimCLR uses 0.5 on CIFAR (0.1 with large ImageNet batches).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it
-      every shard uses the 2N embeddings of the global batch as negatives; value and local gradient
-      equal those on the concatenated global batch.
+      every shard uses the 2N embeddings of the global batch as negatives; value and parameter
+      gradient equal those on the concatenated global batch (the idiom table of
+      `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss in nats and its terms `alignment` and `uniformity`.

@@ -36,7 +36,8 @@ def reconstruction(
     x_hat: decoder means x̂(z), the same shape, float.
     sigma: σ, the decoder's fixed standard deviation, in the units of x.
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: loss = `nll_nats` (per example), `mse` (mean over examples and entries)

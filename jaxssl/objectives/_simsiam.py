@@ -35,7 +35,8 @@ def simsiam(
     z1: projections of view 1, shape (N, D), float (no gradient).
     z2: projections of view 2, shape (N, D), float (no gradient).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss = −(cosine_12 + cosine_21)/2 and the mean cosines

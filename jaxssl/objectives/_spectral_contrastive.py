@@ -32,7 +32,8 @@ def spectral_contrastive(
     z1: embeddings of the first view, shape (N, D), float (not normalised).
     z2: embeddings of the second view, shape (N, D), float.
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and its terms `positive` (−2·E[z1ᵀz2⁺]) and `negative`

@@ -54,7 +54,8 @@ def vicreg(
     gamma: γ, target standard deviation of each dimension.
     eps: ε added to the variance before the square root.
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss (float32, float64 for float64 inputs) and the unweighted terms

@@ -67,7 +67,8 @@ def vicreg_entropy(
     beta: β, covariance scale of the LogDet estimator (used by 'logdet' only).
     sigma: σ, mixture-component width of the pairwise estimators (used by 'pairwise_*' only).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      value and local gradient equal those on the concatenated global batch.
+      value and parameter gradient equal those on the concatenated global batch (the idiom
+      table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and the unweighted terms `invariance`, `entropy_1`,

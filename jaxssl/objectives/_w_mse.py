@@ -49,8 +49,8 @@ def w_mse(
       setting: 128 with D = 64).
     eps: shrinkage of the covariance towards I before the Cholesky factorisation (reference: 0).
     axis_name: mapped axis the batch is split over (inside `shard_map`/`pmap`), or None. With it,
-      sub-batches are cut from the global batch; value and local gradient equal those on the
-      concatenated global batch.
+      sub-batches are cut from the global batch; value and parameter gradient equal those on the
+      concatenated global batch (the idiom table of `jaxssl.objectives`).
 
   Returns:
     `(loss, metrics)`: scalar loss and its single term `invariance` (the normalised MSE).
