@@ -156,3 +156,16 @@ def test_shape_errors():
     dg.rankme(np.ones(5))
   with pytest.raises(ValueError, match="at least 2 rows"):
     dg.uniformity(np.ones((1, 3)))
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan, 3e38], ids=["inf", "nan", "huge"])
+def test_diverged_embeddings_give_nan_estimates_and_no_lapack_noise(capfd, value):
+  """A diverging run's embeddings: `finite` 0, every estimate NaN, and nothing on stderr (an SVD
+  of such a batch makes LAPACK print "On entry to SLASCL parameter number 4 had an illegal
+  value" straight to file descriptor 2)."""
+  z = np.ones((64, 8), np.float32)
+  z[3, 2] = value
+  out = dg.diagnose(z, z, jax.random.key(0))
+  assert out["finite"] == 0.0
+  assert all(math.isnan(out[k]) for k in (*dg.CHEAP_KEYS, *dg.GAUSSIAN_KEYS))
+  assert "illegal value" not in capfd.readouterr().err

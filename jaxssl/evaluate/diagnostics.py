@@ -37,6 +37,17 @@ def _check_pair(z1, z2):
   return z1, z2
 
 
+# Embeddings larger than this (a diverging run) are treated as unusable, like non-finite ones: their
+# squares summed over a batch overflow float32 (3.4e38) inside the SVD, which then makes LAPACK
+# print "illegal value" to stderr and return NaN anyway.
+MAX_ABS = 1e15
+
+
+def usable(*zs) -> jax.Array:
+  """True when every entry of every array is finite and at most `MAX_ABS` in magnitude."""
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(z) & (jnp.abs(z) <= MAX_ABS)) for z in zs]))
+
+
 def _l2_normalise(z):
   return z / jnp.maximum(jnp.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
@@ -246,7 +257,8 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
   `cheap=False`
   also the kNN estimators on a random `proj_dim`-dimensional projection: `kl_entropy_proj`,
   `ksg_mi_proj`. Entropies are of the raw (unnormalised) embeddings, so they depend on their scale.
-  Non-finite embeddings give `finite` = 0 and NaN for every estimate (no estimator is run).
+  Non-finite embeddings (or entries beyond `MAX_ABS`) give `finite` = 0 and NaN for every
+  estimate (no estimator is run).
 
   Cost: O(N·D² + N²·D) (SVD, covariance, pairwise distances); the kNN estimators add O(N²·proj_dim).
   """
@@ -256,7 +268,7 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
     raise ValueError(f"diagnose needs at least 2 rows per view, found {n}.")
   out = {"n": float(n), "dim": float(d)}
   keys = CHEAP_KEYS + (GAUSSIAN_KEYS if n > d else ()) + (() if cheap else FULL_KEYS)
-  if not bool(jnp.all(jnp.isfinite(z1)) & jnp.all(jnp.isfinite(z2))):
+  if not bool(usable(z1, z2)):  # non-finite, or beyond MAX_ABS: no estimator is run
     return {**out, "finite": 0.0, **{name: math.nan for name in keys}}
   out["finite"] = 1.0
   values = cheap_diagnostics(z1, z2, jnp.float32(beta), jnp.float32(sigma),

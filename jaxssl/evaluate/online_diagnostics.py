@@ -39,16 +39,17 @@ def batch_diagnostics(model, variables, images: jax.Array, key: jax.Array, *, vi
 
   Keys `backbone/<name>`, `projector/<name>` (names in `diagnostics.CHEAP_KEYS`, plus
   `diagnostics.GAUSSIAN_KEYS` when the batch has more rows than the space has dimensions) and
-  `<space>/finite`; NaN estimates where a space's embeddings are not finite. Pure; jit it.
+  `<space>/finite` (0 when not finite or beyond `diagnostics.MAX_ABS`, and then NaN estimates).
+  Pure; jit it.
   """
   x1, x2 = augment.two_views(images, key, view1, view2)
   n = images.shape[0]
   h, z, _ = model.apply(variables, jnp.concatenate([x1, x2]), train=False)
   out = {}
   for space, e in zip(SPACES, (h, z)):
-    finite = jnp.all(jnp.isfinite(e))
-    # Non-finite embeddings (a diverging run) are zeroed before the SVDs: LAPACK would print
-    # "illegal value" noise to stderr on them; every estimate is then NaN.
+    finite = diagnostics.usable(e)
+    # Non-finite or huge embeddings (a diverging run) are zeroed before the SVDs: LAPACK would
+    # print "illegal value" noise to stderr on them; every estimate is then NaN.
     e = jnp.where(finite, e, 0.0).astype(jnp.float32)
     values = diagnostics.cheap_diagnostics(e[:n], e[n:], jnp.float32(1.0), jnp.float32(1.0),
                                            jnp.float32(0.1), with_gaussian=n > e.shape[1])

@@ -16,6 +16,7 @@ from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, super
 from jaxssl.evaluate.features import extract_features
 from jaxssl.io import atomic_write_json
 from jaxssl.train import checkpoint as ckpt
+from jaxssl.train.metrics_log import PRETRAIN_SUMMARY_KEYS
 from jaxssl.train.loop import setup, view_config
 
 
@@ -124,6 +125,9 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   figures.append(plots.plot_embedding_2d(test_h[:5000], test_labels[:5000],
                                          workdir / 'embedding_2d.png'))
   summary['plots'] = [Path(f).name for f in figures]
+  previous = workdir / 'summary.json'  # pretraining's keys (steps, skipped_steps, ...) stay
+  kept = json.loads(previous.read_text()) if previous.exists() else {}
+  summary = {**{k: kept[k] for k in PRETRAIN_SUMMARY_KEYS if k in kept}, **summary}
   atomic_write_json(workdir / 'summary.json', summary)
   report.write_report(workdir, json.loads(config.to_json()), summary, figures)
   return summary

@@ -29,7 +29,7 @@ from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.distributed import any_process, maybe_initialize
 from jaxssl.train.mesh import (batch_sharded, check_batch_divisible, make_mesh, replicated,
                                state_sharding)
-from jaxssl.train.metrics_log import MetricsWriter
+from jaxssl.train.metrics_log import MetricsWriter, write_pretrain_summary
 from jaxssl.train.optim import learning_rate_schedule, make_optimizer
 from jaxssl.train.state import TrainState, create_train_state
 from jaxssl.train.step import make_train_step
@@ -342,8 +342,10 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
                           wall_seconds=time.perf_counter() - start_time,
                           images_per_second=images_per_second,
                           skipped_steps=int(state.skipped_steps))
-  if result.mostly_skipped and is_main:
-    log.warning('%d of %d steps were SKIPPED (non-finite loss or gradient): the encoder barely '
-                'trained. Lower --config.optimizer.lr, set --config.optimizer.grad_clip, or use '
-                '--config.model.dtype=float32.', result.skipped_steps, result.steps_done)
+  if is_main:
+    write_pretrain_summary(workdir, result)
+    if result.mostly_skipped:
+      log.warning('%d of %d steps were SKIPPED (non-finite loss or gradient): the encoder barely '
+                  'trained. Lower --config.optimizer.lr, set --config.optimizer.grad_clip, or use '
+                  '--config.model.dtype=float32.', result.skipped_steps, result.steps_done)
   return result

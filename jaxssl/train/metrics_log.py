@@ -1,12 +1,13 @@
 """Metrics to `metrics.jsonl` (one strict-JSON object a line: a non-finite value is written as
 `null`) and TensorBoard (tensorboardX, no TF)."""
+import json
 import math
 from pathlib import Path
 
 from tensorboardX import SummaryWriter
 
 from jaxssl.evaluate.plots import read_metrics
-from jaxssl.io import atomic_write_text, dumps_strict
+from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
 
 
 class MetricsWriter:
@@ -43,3 +44,19 @@ class MetricsWriter:
       self.file.close()
       self.tb.close()
 
+
+# The keys `pretrain` writes to `workdir/summary.json`; evaluation keeps them beside its own.
+PRETRAIN_SUMMARY_KEYS = ('steps', 'total_steps', 'skipped_steps', 'mostly_skipped', 'interrupted',
+                         'pretrain_seconds', 'images_per_second')
+
+
+def write_pretrain_summary(workdir: Path, result) -> None:
+  """Merges `PRETRAIN_SUMMARY_KEYS` of a `jaxssl.train.PretrainResult` into `workdir/summary.json`
+  (atomically)."""
+  path = workdir / 'summary.json'
+  summary = json.loads(path.read_text()) if path.exists() else {}
+  summary.update(steps=result.steps_done, total_steps=result.total_steps,
+                 skipped_steps=result.skipped_steps, mostly_skipped=result.mostly_skipped,
+                 interrupted=result.interrupted, pretrain_seconds=result.wall_seconds,
+                 images_per_second=result.images_per_second)
+  atomic_write_json(path, summary)
