@@ -44,6 +44,17 @@ def _parser():
   p.add_argument('--supervised-baseline', action='store_true',
                  help='also train the same encoder end to end on the labels (supervised_top1)')
 
+  p = sub.add_parser('export', help='the pretrained encoder alone, for JAX or PyTorch')
+  p.add_argument('--workdir', required=True, help='a pretraining workdir (its latest checkpoint)')
+  p.add_argument('--out', required=True, help='the export directory (replaces an earlier export)')
+  p.add_argument('--which', choices=['online', 'target'], default='online',
+                 help='the trained network, or the EMA target (BYOL, MoCo v3)')
+  p.add_argument('--format', choices=['jax', 'torch'], default='jax',
+                 help='jax: Flax variables; torch: a torchvision resnet18/resnet50 state_dict')
+  p.add_argument('--head', action='store_true', help='also export the projector (--format jax)')
+  p.add_argument('--image-shape', default=None, metavar='H,W,C',
+                 help='record this input shape (default: read from the prepared data set)')
+
   p = sub.add_parser('demo', help='the main job: pretrain VICReg on Fashion-MNIST, evaluate, plot')
   p.add_argument('--workdir', default='runs/demo')
   p.add_argument('--config', default=None)
@@ -96,6 +107,13 @@ def main(argv=None) -> int:
       summary = evaluate_workdir(args.workdir, baselines=args.baselines,
                                  supervised_baseline=args.supervised_baseline)
       print_summary(summary)
+      return 0
+    if args.command == 'export':
+      from jaxssl.export import export
+      shape = tuple(int(n) for n in args.image_shape.split(',')) if args.image_shape else None
+      path = export(args.workdir, args.out, which=args.which, format=args.format, head=args.head,
+                    image_shape=shape)
+      print(f'Exported the {args.which} encoder of {args.workdir} ({args.format}) to {path}')
       return 0
     if args.command == 'demo':
       from jaxssl.demo import run_demo

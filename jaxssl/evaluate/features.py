@@ -5,18 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxssl.encoder import normalize_batch  # one definition for evaluation and `load_encoder`
 from jaxssl.train.mesh import batch_sharded, make_mesh, replicated
-
-
-def normalize_batch(images: jax.Array, view: dict) -> jax.Array:
-  """uint8 -> [0, 1] float32, then the view's `normalize` stage (no random transforms)."""
-  x = images.astype(jnp.float32)
-  if images.dtype == jnp.uint8:
-    x = x / 255.0
-  norm = view.get('normalize')
-  if norm:
-    x = (x - jnp.asarray(norm['mean'], jnp.float32)) / jnp.asarray(norm['std'], jnp.float32)
-  return x
 
 
 def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_size: int = 1000,
@@ -64,3 +54,39 @@ def _forward(model, view: dict | None):
       _FORWARDS.pop(next(iter(_FORWARDS)))
     _FORWARDS[cache_key] = forward
   return _FORWARDS[cache_key]
+
+
+def stream_features(model, variables, batches, *, num_examples: int, view: dict, mesh,
+                    keep_images: int = 0) -> dict:
+  """Features of a streamed split: h, z, labels (and the first `keep_images` images), float32.
+
+  `batches` yields global batches {'image' uint8 NHWC, 'label', 'index'} sharded over `mesh`
+  (`jaxssl.data.input_pipeline.eval_stream`: each process reads its own shard, rows with index -1
+  are padding). Each batch goes through the same jitted, batch-sharded forward pass as
+  `extract_features` (data-parallel over every device of every process); the features are gathered
+  to every process and put back in data-set order, so each host holds num_examples x D float32
+  features and no images (for the linear probe and kNN, which then run on every host alike).
+  """
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  variables = jax.device_put(variables, replicated(mesh))
+  forward = _forward(model, view)
+  gather = lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True))
+  h_all = z_all = None
+  labels = np.full((num_examples,), -1, np.int32)
+  kept = []
+  for batch in batches:
+    h, z = forward(variables, batch['image'])
+    index = gather(batch['index'])
+    valid = index >= 0
+    h, z = gather(h), gather(z)
+    if h_all is None:
+      h_all = np.zeros((num_examples, h.shape[1]), np.float32)
+      z_all = np.zeros((num_examples, z.shape[1]), np.float32)
+    h_all[index[valid]], z_all[index[valid]] = h[valid], z[valid]
+    labels[index[valid]] = gather(batch['label'])[valid]
+    if sum(len(k) for k in kept) < keep_images:
+      kept.append(gather(batch['image'])[valid])
+  if h_all is None or np.any(labels < 0):
+    raise ValueError(f'The stream did not cover all {num_examples} examples.')
+  images = np.concatenate(kept)[:keep_images] if kept else None
+  return dict(h=h_all, z=z_all, label=labels, images=images)

@@ -1,0 +1,216 @@
+"""A pretrained encoder, loaded in one line: `jaxssl.load_encoder(DIR) -> Encoder`.
+
+`DIR` is what `jaxssl export` writes (see `jaxssl.export`): `encoder.json`, which rebuilds the Flax
+module (encoder name and kwargs, compute dtype, the input normalisation and image shape of
+pretraining, the format version), and `variables.safetensors` (parameters and batch statistics;
+in torchvision's layout for `--format torch`). A pretraining workdir works too: its latest
+checkpoint is read (that path imports the training engine, which reads orbax checkpoints of the
+whole TrainState).
+Loading an export imports Flax and the encoder definitions only: no optax, no training loop.
+
+    encoder = jaxssl.load_encoder('exports/vicreg')
+    features = encoder.apply(images)          # uint8 or float (N, H, W, C) -> float32 (N, D)
+    encoder.module, encoder.variables         # to compose the encoder in your own Flax model
+"""
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FORMAT = 'jaxssl-encoder'
+FORMAT_VERSION = 1
+SPEC_FILE = 'encoder.json'
+WEIGHTS_FILE = 'variables.safetensors'
+
+
+class ExportFormatError(ValueError):
+  """An export directory that cannot be read: another format version, a damaged or missing file."""
+
+
+def normalize_batch(images: jax.Array, view: dict) -> jax.Array:
+  """uint8 -> [0, 1] float32, then the view's `normalize` stage (no random transforms)."""
+  x = images.astype(jnp.float32)
+  if images.dtype == jnp.uint8:
+    x = x / 255.0
+  norm = view.get('normalize')
+  if norm:
+    x = (x - jnp.asarray(norm['mean'], jnp.float32)) / jnp.asarray(norm['std'], jnp.float32)
+  return x
+
+
+def _tuples(value):
+  """JSON lists back to the tuples a config holds (Flax module fields must be hashable)."""
+  if isinstance(value, (list, tuple)):
+    return tuple(_tuples(v) for v in value)
+  if isinstance(value, dict):
+    return {k: _tuples(v) for k, v in value.items()}
+  return value
+
+
+def build_modules(spec: dict):
+  """(encoder module, projector module or None) from an export's `encoder.json` dict."""
+  # pylint: disable-next=import-outside-toplevel
+  from jaxssl.models import MLPHead, get_dtype, make_encoder
+  module = make_encoder(spec['encoder'], dtype=spec['dtype'], **_tuples(spec['encoder_kwargs']))
+  head = spec.get('head')
+  projector = None
+  if head:
+    projector = MLPHead(tuple(head['widths']), last_bn=head['last_bn'],
+                        dtype=get_dtype(spec['dtype']))
+  return module, projector
+
+
+class Encoder:
+  """A pretrained encoder: `apply(images) -> features`, jitted, inputs normalised as at pretraining.
+
+  Attributes:
+    module: the Flax encoder (`jaxssl.models`); `module.apply(variables, x, train=False)` on
+      normalised float images gives the features.
+    variables: `{'params': ..., 'batch_stats': ...}` of the encoder.
+    spec: the export's `encoder.json` as a dict (encoder name and kwargs, dtype, `normalize`,
+      `image_shape`, `feature_dim`, provenance).
+    head, head_variables: the projector and its variables when exported with `--head`, else None.
+  """
+
+  def __init__(self, spec: dict, variables: dict, head_variables: dict | None = None):
+    self.spec = spec
+    self.module, self.head = build_modules(spec)
+    self.variables = variables
+    self.head_variables = head_variables
+    self._view = {'normalize': spec.get('normalize')}
+    self._forward = jax.jit(self._features)
+    self._project = jax.jit(lambda v, hv, x: self.head.apply(hv, self._features(v, x), train=False))
+
+  def _features(self, variables, images):
+    x = normalize_batch(images, self._view)
+    return self.module.apply(variables, x, train=False).astype(jnp.float32)
+
+  def _check(self, images):
+    shape = self.spec.get('image_shape')
+    if np.ndim(images) != 4 or (shape and tuple(np.shape(images)[1:]) != tuple(shape)):
+      expected = f'(N, {", ".join(map(str, shape))})' if shape else '(N, H, W, C)'
+      raise ValueError(f'Encoder {self.spec["encoder"]!r} takes images of shape {expected} '
+                       f'(NHWC, uint8 in [0, 255] or float in [0, 1]), got '
+                       f'{tuple(np.shape(images))}.')
+
+  def apply(self, images) -> jax.Array:
+    """Features (N, feature_dim) float32 of images (N, H, W, C): uint8, or float in [0, 1]."""
+    self._check(images)
+    return self._forward(self.variables, jnp.asarray(images))
+
+  def project(self, images) -> jax.Array:
+    """Projector outputs z (the embeddings the objective saw); needs an export with `--head`."""
+    if self.head is None:
+      raise ValueError('This export has no projector: export it with `jaxssl export --head`.')
+    self._check(images)
+    return self._project(self.variables, self.head_variables, jnp.asarray(images))
+
+  def __repr__(self):
+    return (f'Encoder({self.spec["encoder"]}, {self.spec.get("feature_dim")} features, '
+            f'step {self.spec.get("step")}, {self.spec.get("which", "online")} network)')
+
+
+def sha256(path: Path) -> str:
+  digest = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def read_spec(directory: str | Path) -> dict:
+  """An export's `encoder.json`, checked: the format and its version, the weights file intact."""
+  directory = Path(directory)
+  path = directory / SPEC_FILE
+  try:
+    spec = json.loads(path.read_text())
+  except json.JSONDecodeError as error:
+    raise ExportFormatError(f'{path} is not valid JSON ({error}): the export is damaged; export '
+                            'again with `jaxssl export`.') from None
+  if not isinstance(spec, dict) or spec.get('format') != FORMAT:
+    raise ExportFormatError(f'{path} is not a jaxssl encoder export (no "format": "{FORMAT}").')
+  if spec.get('format_version') != FORMAT_VERSION:
+    raise ExportFormatError(
+        f'{directory} is a jaxssl encoder export of format version {spec.get("format_version")} '
+        f'(written by jaxssl {spec.get("jaxssl_version")}); this jaxssl reads version '
+        f'{FORMAT_VERSION}. Export again from the workdir with this version: `jaxssl export '
+        f'--workdir W --out {directory}`.')
+  weights = directory / WEIGHTS_FILE
+  expected = spec['files'][WEIGHTS_FILE]
+  if not weights.exists():
+    raise ExportFormatError(f'{weights} is missing: the export is incomplete.')
+  size = weights.stat().st_size
+  if size != expected['bytes'] or sha256(weights) != expected['sha256']:
+    raise ExportFormatError(
+        f'{weights} is damaged: {size} bytes, sha256 differs from encoder.json '
+        f'({expected["bytes"]} bytes expected; truncated or modified). Export again.')
+  return spec
+
+
+def unflatten(flat: dict) -> dict:
+  """{'params/Conv_0/kernel': array} -> {'params': {'Conv_0': {'kernel': array}}}."""
+  tree: dict = {}
+  for key, value in flat.items():
+    node = tree
+    *parents, leaf = key.split('/')
+    for part in parents:
+      node = node.setdefault(part, {})
+    node[leaf] = value
+  return tree
+
+
+def load_export(directory: str | Path) -> Encoder:
+  """The Encoder in an export directory (jax or torch weights format)."""
+  from safetensors import SafetensorError  # pylint: disable=import-outside-toplevel
+  from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
+  spec = read_spec(directory)
+  try:
+    flat = load_file(Path(directory) / WEIGHTS_FILE)
+  except SafetensorError as error:
+    raise ExportFormatError(f'{Path(directory) / WEIGHTS_FILE} is unreadable ({error}).') from None
+  if spec['weights_format'] == 'torch':
+    from jaxssl.export import from_torch  # pylint: disable=import-outside-toplevel
+    flat = from_torch(spec, flat)
+  return _encoder(spec, unflatten(flat))
+
+
+def _encoder(spec: dict, tree: dict) -> Encoder:
+  """The Encoder of an SSLModel's variables `tree` ({'params': {'encoder': ...}, ...})."""
+  tree = jax.tree.map(jnp.asarray, tree)
+  pick = lambda part: {k: tree.get(k, {}).get(part, {}) for k in ('params', 'batch_stats')}
+  return Encoder(spec, pick('encoder'), pick('projector') if spec.get('head') else None)
+
+
+def load_encoder(path: str | Path, *, which: str = 'online') -> Encoder:
+  """The pretrained encoder in `path`: an export directory, or a pretraining workdir.
+
+  Example:
+    >>> encoder = jaxssl.load_encoder('exports/vicreg')         # doctest: +SKIP
+    >>> features = encoder.apply(test_images)                  # doctest: +SKIP
+
+  Args:
+    path: a directory written by `jaxssl export` (holds `encoder.json`), or a workdir of `jaxssl
+      pretrain` (its latest readable checkpoint is used).
+    which: for a workdir, 'online' (the trained network) or 'target' (the EMA target of BYOL /
+      MoCo v3 runs). An export holds the one it was exported with.
+
+  Returns:
+    An `Encoder`: `.apply(images)` gives the features the evaluation protocol uses (un-augmented
+    images normalised as in the run's first view), bit for bit those of `jaxssl evaluate`.
+
+  Raises:
+    FileNotFoundError: `path` is neither an export nor a workdir with a checkpoint.
+    ExportFormatError: an export of another format version, or a damaged / truncated file.
+  """
+  path = Path(path)
+  if (path / SPEC_FILE).exists():
+    return load_export(path)
+  if (path / 'checkpoints').is_dir() or (path / 'config.json').exists():
+    from jaxssl.export import read_workdir  # pylint: disable=import-outside-toplevel
+    return _encoder(*read_workdir(path, which=which))
+  raise FileNotFoundError(f'{path} holds neither {SPEC_FILE} (an export of `jaxssl export`) nor a '
+                          'pretraining checkpoint (a `jaxssl pretrain --workdir`).')

@@ -1,0 +1,216 @@
+"""`jaxssl export` / `jaxssl.load_encoder`: the encoder out of a run, for JAX and for PyTorch.
+
+* The features of `load_encoder(export(workdir))` (and of `load_encoder(workdir)`) equal the
+  engine's evaluation features (`extract_features`, as `jaxssl evaluate` runs it) bit for bit.
+* A torch export of ResNet-18 (CIFAR and ImageNet stems) and ResNet-50, loaded into torchvision's own
+  model definitions as the docs say, gives jaxssl's features within 1e-4 relative (max |diff| over
+  max |feature|, float32, eval-mode BatchNorm with randomised statistics and affine parameters).
+* Loading an export imports no training stack (checked in a fresh process).
+* Bad input -- a workdir without a checkpoint, a torch export of an encoder torchvision lacks, an
+  export of another format version, a truncated file -- fails with one clear error.
+"""
+import json
+import shutil
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import jaxssl
+from jaxssl.cli import main as cli_main
+from jaxssl.config import ConfigError, load_config, to_json_dict
+from jaxssl.encoder import SPEC_FILE, WEIGHTS_FILE, ExportFormatError
+from jaxssl.evaluate.features import extract_features
+from jaxssl.export import (NoTorchCounterpartError, export, flatten, from_torch, spec_from_config,
+                           write_export)
+from jaxssl.models import make_encoder
+from jaxssl.train import pretrain
+from jaxssl.train.loop import view_config
+from jaxssl.train.mesh import make_mesh
+
+from helpers import tiny_arrays, tiny_config
+from torch_compat import import_torch, import_torchvision
+
+TORCH_RTOL = 1e-4
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  """A tiny pretraining run (the demo's ConvNet, VICReg): its workdir and PretrainResult."""
+  workdir = tmp_path_factory.mktemp('run')
+  result = pretrain(tiny_config(), workdir, train_arrays=tiny_arrays(64, seed=0),
+                    mesh=make_mesh(1))
+  return workdir, result
+
+
+@pytest.fixture(scope='module')
+def exported(run, tmp_path_factory):
+  return export(run[0], tmp_path_factory.mktemp('exports') / 'demo', head=True,
+                image_shape=(28, 28, 1))
+
+
+def test_load_encoder_gives_the_evaluation_features_bit_for_bit(run, exported):
+  workdir, result = run
+  images, _ = tiny_arrays(40, seed=3)
+  variables = {'params': result.state.params, 'batch_stats': result.state.batch_stats}
+  view = view_config(tiny_config().augment.view1)
+  h, z = extract_features(result.model, variables, images, view=view, mesh=make_mesh(),
+                          projector=True)  # as `jaxssl evaluate` runs it: all 8 devices
+  for encoder in (jaxssl.load_encoder(exported), jaxssl.load_encoder(workdir)):
+    features = np.asarray(encoder.apply(images))
+    assert features.dtype == np.float32 and features.shape == h.shape
+    np.testing.assert_array_equal(features, h)
+  encoder = jaxssl.load_encoder(exported)
+  # The projector runs as a separate jit from the encoder here: float rounding only.
+  np.testing.assert_allclose(np.asarray(encoder.project(images)), z, rtol=1e-5, atol=1e-6)
+  # Float images in [0, 1] are the same input as uint8 ones.
+  np.testing.assert_allclose(np.asarray(encoder.apply(images.astype(np.float32) / 255)), h,
+                             rtol=1e-5, atol=1e-5)
+  spec = encoder.spec
+  assert spec['encoder'] == 'convnet' and spec['image_shape'] == [28, 28, 1]
+  assert spec['feature_dim'] == h.shape[1] and spec['step'] == int(result.state.step)
+  assert spec['normalize'] == {'mean': [0.286], 'std': [0.353]}  # augment.FMNIST_MEAN / _STD
+  with pytest.raises(ValueError, match=r'shape \(N, 28, 28, 1\)'):
+    encoder.apply(images[:, :14])
+
+
+def test_loading_an_export_imports_no_training_stack(exported):
+  code = f"""
+import json, sys
+import numpy as np
+import jaxssl
+encoder = jaxssl.load_encoder({str(exported)!r})
+print(encoder.apply(np.zeros((2, 28, 28, 1), np.uint8)).shape)
+heavy = ('optax', 'orbax', 'jaxssl.train', 'jaxssl.evaluate', 'tensorflow_datasets', 'grain', 'torch')
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy))))
+"""
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+  assert out.returncode == 0, out.stderr
+  shape, modules = out.stdout.strip().splitlines()[-2:]
+  assert shape == '(2, 16)'
+  assert json.loads(modules) == []
+
+
+def test_export_is_atomic_and_replaces_only_an_export(run, exported, tmp_path):
+  out = tmp_path / 'again'
+  assert cli_main(['export', '--workdir', str(run[0]), '--out', str(out)]) == 0
+  first = (out / SPEC_FILE).read_text()
+  assert cli_main(['export', '--workdir', str(run[0]), '--out', str(out)]) == 0  # replaced
+  assert (out / SPEC_FILE).read_text() == first
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['again']  # no temporary left behind
+  assert sorted(p.name for p in out.iterdir()) == [SPEC_FILE, WEIGHTS_FILE]
+  other = tmp_path / 'not_an_export'
+  other.mkdir()
+  (other / 'notes.txt').write_text('mine')
+  with pytest.raises(FileExistsError, match='not a jaxssl export'):
+    export(run[0], other)
+  assert sorted(p.name for p in other.iterdir()) == ['notes.txt']
+
+
+# -- PyTorch ---------------------------------------------------------------------------------------
+
+def torchvision_encoder(torch, torchvision, name: str, stem: str, in_channels: int):
+  """torchvision's model as the export's docs tell a PyTorch user to build it."""
+  model = getattr(torchvision.models, name)()
+  model.fc = torch.nn.Identity()
+  if stem == 'cifar':
+    model.conv1 = torch.nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
+    model.maxpool = torch.nn.Identity()
+  elif in_channels != 3:
+    model.conv1 = torch.nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+  return model
+
+
+def random_resnet(name: str, stem: str, image_shape, seed=0):
+  """(config dict, variables) of a ResNet with random weights, BN affine parameters and statistics."""
+  config = to_json_dict(load_config(None, (f'model.encoder="{name}"',)))
+  config['model']['encoder_kwargs'] = {'stem': stem}
+  module = make_encoder(name, stem=stem)
+  shapes = jax.eval_shape(lambda x: module.init(jax.random.PRNGKey(0), x, train=False),
+                          jax.ShapeDtypeStruct((1, *image_shape), np.float32))  # no compile
+  rng = np.random.default_rng(seed)
+  draw = {'kernel': lambda s: rng.normal(0, 1 / np.sqrt(np.prod(s[:-1])), s),  # LeCun normal
+          'scale': lambda s: rng.uniform(0.5, 1.5, s), 'bias': lambda s: rng.normal(0, 0.1, s),
+          'mean': lambda s: rng.normal(0, 0.2, s), 'var': lambda s: rng.uniform(0.5, 2.0, s)}
+  randomise = lambda path, leaf: np.asarray(draw[path[-1].key](leaf.shape), np.float32)
+  variables = {part: {'encoder': jax.tree_util.tree_map_with_path(randomise, shapes[part])}
+               for part in ('params', 'batch_stats')}
+  return config, variables
+
+
+@pytest.mark.parametrize('name,stem,size,channels', [
+    ('resnet18', 'cifar', 32, 3), ('resnet18', 'imagenet', 64, 1), ('resnet50', 'imagenet', 64, 3)])
+def test_torch_export_gives_the_same_features_in_torchvision(name, stem, size, channels, tmp_path):
+  torch, torchvision = import_torch(), import_torchvision()
+  from safetensors.torch import load_file  # pylint: disable=import-outside-toplevel
+  config, variables = random_resnet(name, stem, (size, size, channels))
+  spec = spec_from_config(config, step=0, which='online', head=False,
+                          image_shape=[size, size, channels])
+  out = write_export(tmp_path / 'torch', spec, variables, format='torch')
+  images = np.random.default_rng(1).integers(0, 256, (4, size, size, channels), dtype=np.uint8)
+  encoder = jaxssl.load_encoder(out)  # the torch layout read back
+  jax_features = np.asarray(encoder.apply(images))
+
+  model = torchvision_encoder(torch, torchvision, name, stem, channels)
+  model.load_state_dict(load_file(out / WEIGHTS_FILE), strict=True)
+  model.eval()
+  x = images.astype(np.float32) / 255  # as torchvision.transforms.ToTensor, then Normalize:
+  x = (x - np.asarray(spec['normalize']['mean'], np.float32)) / np.asarray(
+      spec['normalize']['std'], np.float32)
+  with torch.no_grad():
+    torch_features = model(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+  assert torch_features.shape == jax_features.shape == (4, spec['feature_dim'])
+  error = np.abs(torch_features - jax_features).max() / np.abs(jax_features).max()
+  assert error < TORCH_RTOL, f'{name} {stem}: max relative difference {error:.2e}'
+  # The round trip jax -> torch layout -> jax is exact.
+  from safetensors.numpy import load_file as load_numpy  # pylint: disable=import-outside-toplevel
+  back = from_torch(spec, load_numpy(out / WEIGHTS_FILE))
+  flat = flatten(variables)
+  assert sorted(back) == sorted(flat)
+  for key, value in flat.items():
+    np.testing.assert_array_equal(back[key], value, err_msg=key)
+
+
+# -- Bad input -------------------------------------------------------------------------------------
+
+def test_export_of_a_workdir_without_checkpoint_says_so(tmp_path, capsys):
+  with pytest.raises(FileNotFoundError, match='No checkpoint in .*jaxssl pretrain --workdir'):
+    export(tmp_path, tmp_path / 'out')
+  with pytest.raises(FileNotFoundError, match='neither encoder.json'):
+    jaxssl.load_encoder(tmp_path)
+  assert cli_main(['export', '--workdir', str(tmp_path), '--out', str(tmp_path / 'out')]) == 2
+  assert 'jaxssl export: error: No checkpoint' in capsys.readouterr().err
+  assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing created
+
+
+def test_torch_export_without_a_torchvision_counterpart_refuses(run, tmp_path):
+  with pytest.raises(NoTorchCounterpartError, match="'convnet' has no torch counterpart"):
+    export(run[0], tmp_path / 'torch', format='torch')
+  assert not (tmp_path / 'torch').exists()
+  spec = {'encoder': 'vit_s16', 'encoder_kwargs': {}}
+  with pytest.raises(NoTorchCounterpartError, match='no torch counterpart.*GELU'):
+    write_export(tmp_path / 'vit', spec, {}, format='torch')
+  spec = {'encoder': 'resnet18', 'encoder_kwargs': {'padding': 'SAME'}}
+  with pytest.raises(NoTorchCounterpartError, match="padding='SAME'"):
+    write_export(tmp_path / 'same', spec, {}, format='torch')
+  with pytest.raises(ConfigError, match='no EMA target'):
+    export(run[0], tmp_path / 'target', which='target')
+
+
+def test_an_export_of_another_format_version_is_refused(exported, tmp_path):
+  old = shutil.copytree(exported, tmp_path / 'old')
+  spec = json.loads((old / SPEC_FILE).read_text())
+  (old / SPEC_FILE).write_text(json.dumps(dict(spec, format_version=0, jaxssl_version='0.0.1')))
+  with pytest.raises(ExportFormatError, match='format version 0 .*jaxssl 0.0.1.*reads version 1'):
+    jaxssl.load_encoder(old)
+
+
+def test_a_truncated_file_is_refused(exported, tmp_path):
+  for name, match in ((WEIGHTS_FILE, 'damaged: .* bytes'), (SPEC_FILE, 'not valid JSON')):
+    copy = shutil.copytree(exported, tmp_path / name)
+    payload = (copy / name).read_bytes()
+    (copy / name).write_bytes(payload[:len(payload) // 2])
+    with pytest.raises(ExportFormatError, match=match):
+      jaxssl.load_encoder(copy)
