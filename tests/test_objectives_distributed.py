@@ -109,6 +109,20 @@ def test_two_axis_mesh_tuple_axis_name(idiom):
   idioms.check(got, _reference("nt_xent"), f"nt_xent / {idiom} over ('x', 'y')")
 
 
+@pytest.mark.parametrize("reduce,scale", [(jax.lax.pmean, 1.0), (jax.lax.psum, DEVICES)])
+def test_habitual_reduction_under_check_vma(reduce, scale, mesh):
+  """check_vma=True, jax.grad inside: the gradient of P() parameters is already the global one, so
+  a habitual pmean is harmless (the docs' one rule: pmean, never psum) and a psum gives 8×."""
+  loss, w, data = _case("nt_xent")
+
+  def body(w, *local):
+    return reduce(jax.grad(lambda w: loss(w, local, "b")[0])(w), "b")
+
+  fn = jax.shard_map(body, mesh=mesh, in_specs=(P(),) + (P("b"),) * len(data), out_specs=P())
+  grad = jax.jit(fn)(w, *[jax.device_put(x, NamedSharding(mesh, P("b"))) for x in data])
+  idioms.close(grad, scale * _reference("nt_xent")[2], reduce.__name__)
+
+
 def test_batch_split_over_part_of_the_named_axes_fails_at_trace_time():
   """check_vma=True, axis_name=('x', 'y') but the batch split over 'x' only: its rows would be
   gathered 4 times over; the helpers say so instead of returning a scaled loss and gradient."""

@@ -33,10 +33,11 @@ computes the loss of the concatenated global batch, and the gradient of replicat
 
 (float64, 8 CPU devices, ≤ 1e-10 relative: `tests/test_objectives_distributed.py` for every
 registered objective, `tests/test_estimators_distributed.py` for the estimators that take
-`axis_name`.) Write the idiom of your code base; the one rule is **`pmean`, never `psum`**, after a
-`jax.grad` inside `pmap` or `shard_map(check_vma=False)`, and no reduction at all under
-`shard_map(check_vma=True)` with replicated (`P()`) parameters. For new code, prefer `jax.jit` on
-sharded arrays, or `shard_map` with the default `check_vma=True`.
+`axis_name`.) Write the idiom of your code base; the one rule is **`pmean`, never `psum`**, for
+parameter gradients taken inside the mapped function. Under `shard_map(check_vma=True)` with
+replicated (`P()`) parameters no reduction is needed, and a habitual `pmean` there is harmless (the
+gradient is already replicated); a `psum` anywhere multiplies it by the shard count. For new code,
+prefer `jax.jit` on sharded arrays, or `shard_map` with the default `check_vma=True`.
 
 How: where JAX types the local rows as varying over the axis (`check_vma=True`), the other shards'
 embeddings enter under stop-gradient and each shard's gradient w.r.t. its own embeddings is exactly
