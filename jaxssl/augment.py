@@ -30,6 +30,11 @@ static, so close over them when jitting, or pass a preset's name:
   step = jax.jit(lambda x, k: two_views(x, k, FMNIST_VIEW1, FMNIST_VIEW2))
   step = jax.jit(two_views, static_argnames=("config1", "config2"))  # with config1="fmnist_view1"
 
+Semantics are torchvision's (not the TensorFlow ops of BYOL's own code: see `color_jitter`): every
+deterministic primitive matches `torchvision.transforms.v2.functional` to float32 rounding, and
+`resized_crop` reads only its box (`crop_window`), as torchvision's crop-then-resize; the table of
+differences is in docs/api/augment.md and printed by tests/test_augment_torchvision.py.
+
 References: Grill et al. 2020, "Bootstrap your own latent", arXiv:2006.07733 (augmentations in
 App. B); torchvision.transforms (RandomResizedCrop, ColorJitter, GaussianBlur, RandomSolarize) for
 the exact semantics.
@@ -139,9 +144,12 @@ def _crop_box(u, height, width, scale, ratio):
   u = u.reshape(4, _CROP_ATTEMPTS)
   area = (s_lo + (s_hi - s_lo) * u[0]) * (height * width)
   aspect = jnp.exp(np.log(r_lo) + (np.log(r_hi) - np.log(r_lo)) * u[1])
+  # A candidate fits when it does rounded to pixels, as in torchvision (h < H + ½), and is then
+  # clipped to the image (torchvision's rounding does the same to h ∈ [H, H + ½)).
   h_all = jnp.sqrt(area / aspect)
   w_all = jnp.sqrt(area * aspect)
-  valid = (h_all <= height) & (w_all <= width)
+  valid = (h_all < height + 0.5) & (w_all < width + 0.5)
+  h_all, w_all = jnp.minimum(h_all, height), jnp.minimum(w_all, width)
   # torchvision's fallback when no candidate fits: the whole image with its aspect clamped to the
   # ratio range, centred (static numbers). Then the first valid candidate, by scalar selects from
   # the last to the first (no argmax, no gather).
@@ -166,10 +174,12 @@ def sample_crop_box(key: jax.Array, height: int, width: int, *, scale=(0.08, 1.0
   """Samples a crop box as torchvision's RandomResizedCrop.get_params, without integer rounding.
 
   For each of 10 candidates: area a ~ U(scale)·H·W, aspect r = exp(U(log ratio)),
-  (h, w) = (√(a/r), √(a·r)); the first candidate with h ≤ H and w ≤ W is kept, its top-left corner
+  (h, w) = (√(a/r), √(a·r)); the first candidate that fits once rounded to pixels, as torchvision
+  checks it (h < H + ½, w < W + ½), is kept, clipped to the image (h ← min(h, H)), its top-left corner
   uniform over the positions that keep it inside the image. If none fits, the fallback is
   torchvision's: the central crop of the whole image with its aspect clamped to `ratio`. The box is
-  continuous (not rounded to pixels); the resize interpolates sub-pixel boxes exactly.
+  continuous (not rounded to pixels, as torchvision does): `resized_crop` reads its pixels
+  (`crop_window`) at the box's exact sub-pixel sample positions.
 
   Args:
     key: a PRNG key.
@@ -194,20 +204,67 @@ def _separable(rows, image, cols):
   return jnp.moveaxis(out, 0, -1)
 
 
-def _resize_matrix(in_size: int, out_size: int, start, length, antialias: bool):
-  """(out_size, in_size) linear-interpolation matrix sampling [start, start + length) of an axis.
+def crop_window(box, height: int, width: int):
+  """The pixels `resized_crop` reads for `box`: integer (top, left, h, w), rows top … top + h − 1.
 
-  Half-pixel centres: output pixel o samples the input at s_o = start + (o + ½)·length/out − ½.
-  Weight of input pixel j: tent((s_o − j)/k), k = max(1, length/out) with antialias (a wider tent
-  when downsampling, as torchvision/PIL/jax.image.resize) else 1; rows normalised to sum to 1, which
-  also clamps samples near the border onto the edge pixels. Matches
-  `jax.image.scale_and_translate(..., method="linear")` for boxes inside the image.
+  The box (top, left, h, w) covers [top, top + h) × [left, left + w) of the image plane, pixel
+  (i, j) covering [i, i + 1) × [j, j + 1). Its window is the box with each edge rounded to the
+  nearest pixel edge, halves up: rows ⌊top + ½⌋ … ⌊top + h + ½⌋ − 1, the pixels whose centres lie
+  in (top, top + h]; likewise the columns. An integer box is its own window. At least one pixel is
+  kept per axis, and the window is clipped to the image. Host code can decode only the window (a
+  JPEG crop): `resized_crop` of the window's pixels, with the box shifted by the window's
+  (−top, −left), equals `resized_crop` of the whole image.
+
+  Args:
+    box: (top, left, h, w), floats in pixels: a NumPy array (computed in NumPy, for host code) or a
+      jax array (traced or not).
+    height, width: the image size H, W.
+
+  Returns:
+    int32 (top, left, h, w), same array kind as `box`, with 0 ≤ top, top + h ≤ H, 1 ≤ h (and w).
+  """
+  xp = np if isinstance(box, (np.ndarray, list, tuple)) else jnp
+  box = xp.asarray(box, xp.float32)
+  rows = _pixel_range(box[0], box[2], height, xp)
+  cols = _pixel_range(box[1], box[3], width, xp)
+  return xp.stack([rows[0], cols[0], rows[1] - rows[0], cols[1] - cols[0]]).astype(xp.int32)
+
+
+def _pixel_range(start, length, size, xp=jnp):
+  """[first, stop) of the pixels whose centres lie in (start, start + length]; ≥ 1, in [0, size]."""
+  first = xp.clip(xp.floor(start + 0.5), 0, size - 1)
+  stop = xp.clip(xp.floor(start + length + 0.5), first + 1, size)
+  return first, stop
+
+
+def resize_matrix(in_size: int, out_size: int, start, length, *, antialias: bool = True):
+  """(out_size, in_size) bilinear resampling matrix of the box [start, start + length) of an axis.
+
+  Half-pixel centres, as torchvision/PyTorch (align_corners=False): output pixel o samples the input
+  at s_o = start + (o + ½)·k − ½ (pixel-index units), k = length/out_size. Weight of input pixel j:
+  tent((s_o − j)/a) with a = max(1, k) when antialiasing (a tent k wide when downsampling, as
+  torchvision's and PIL's antialias) else a = 1, zero outside the box's pixels (`crop_window`:
+  the pixels whose centres lie in (start, start + length]), each row then normalised to sum to 1, which clamps
+  samples near the box's edge onto its edge pixels. For an integer box this is exactly torchvision's
+  crop-then-resize, `resized_crop(x, top, left, h, w, size, BILINEAR, antialias)`. The weights
+  never reach outside the box, so the result depends only on the box's pixels.
+
+  Args:
+    in_size: the axis length of the image (static).
+    out_size: the output length (static).
+    start, length: the box along this axis, in pixels (floats, may be traced).
+    antialias: widen the tent when downsampling (torchvision's default).
+
+  Returns:
+    float32 (out_size, in_size); rows are convex weights.
   """
   step = length / out_size
   s = start + (jnp.arange(out_size, dtype=jnp.float32) + 0.5) * step - 0.5
-  inv_k = 1.0 / jnp.maximum(step, 1.0) if antialias else 1.0
+  inv_a = 1.0 / jnp.maximum(step, 1.0) if antialias else 1.0
   j = jnp.arange(in_size, dtype=jnp.float32)
-  weights = jnp.maximum(0.0, 1.0 - jnp.abs(s[:, None] - j[None, :]) * inv_k)
+  first, stop = _pixel_range(start, length, in_size)
+  inside = (j >= first) & (j < stop)
+  weights = jnp.where(inside, jnp.maximum(0.0, 1.0 - jnp.abs(s[:, None] - j) * inv_a), 0.0)
   return weights / jnp.sum(weights, axis=1, keepdims=True)
 
 
@@ -215,8 +272,11 @@ def resized_crop(image: jax.Array, box, out_size: Sequence[int], *,
                  antialias: bool = True) -> jax.Array:
   """Crops the box (top, left, h, w) (floats, pixels) and resizes it bilinearly to `out_size`.
 
-  out = R_y · image · R_xᵀ per channel, with R_y (out_h×H) and R_x (out_w×W) from `_resize_matrix`.
-  Rows of R are convex weights, so the output stays in the input's range.
+  out = R_y · image · R_xᵀ per channel, with R_y (out_h×H) and R_x (out_w×W) from `resize_matrix`.
+  Only the box's pixels are read (`crop_window`: its edges rounded to pixel edges); rows of R are
+  convex weights, so the output stays in the box's range. On integer boxes this is torchvision's
+  `transforms.v2.functional.resized_crop(x, top, left, h, w, out_size)` (bilinear, antialias=True),
+  to float32 rounding; a fractional box is sampled at its exact sub-pixel positions.
 
   Args:
     image: float array (H, W, C), C ∈ {1, 3}.
@@ -231,8 +291,8 @@ def resized_crop(image: jax.Array, box, out_size: Sequence[int], *,
   height, width, channels = image.shape
   out_h, out_w = (int(v) for v in out_size)
   box = jnp.asarray(box, jnp.float32)
-  rows = _resize_matrix(height, out_h, box[0], box[2], antialias)
-  cols = _resize_matrix(width, out_w, box[1], box[3], antialias)
+  rows = resize_matrix(height, out_h, box[0], box[2], antialias=antialias)
+  cols = resize_matrix(width, out_w, box[1], box[3], antialias=antialias)
   out = _separable(rows, image.astype(jnp.float32), cols)
   chex.assert_shape(out, (out_h, out_w, channels))
   return out
@@ -448,12 +508,22 @@ def color_jitter(image: jax.Array, key: jax.Array, *, brightness=0.4, contrast=0
                  hue=0.1, p: float = 0.8) -> jax.Array:
   """With probability p, jitters brightness, contrast, saturation and hue in a random order.
 
-  torchvision ColorJitter (as in BYOL): factors f_b, f_c, f_s ~ U[max(0, 1−v), 1+v] and hue shift
-  δ ~ U[−v, v] (or an explicit (lo, hi) range each), then in a uniformly random order:
+  torchvision's ColorJitter (BYOL's strengths and p): factors f_b, f_c, f_s ~ U[max(0, 1−v), 1+v]
+  and hue shift δ ~ U[−v, v] (or an explicit (lo, hi) range each), then in a uniformly random order:
     brightness x ← clip(f_b·x),  contrast x ← clip(f_c·x + (1−f_c)·mean(gray(x))),
     saturation x ← clip(f_s·x + (1−f_s)·gray(x)),  hue h ← (h + δ) mod 1 in HSV.
   For C = 1, saturation and hue are the identity and are dropped. An operation of strength 0 (or a
   range (1, 1), hue (0, 0)) is removed statically, so all strengths 0 give exactly the identity.
+
+  torchvision's ops, not BYOL's own code: deepmind-research byol/utils/augmentations.py uses
+  TensorFlow's (brightness adds δ ~ U[−v, v] instead of scaling; contrast blends each channel with
+  its own mean, not with the luma mean; saturation scales S in HSV, clip(f·s), instead of blending
+  with the luma; its blur pads with zeros, darkening the border, where `gaussian_blur` reflects, as
+  torchvision). jaxssl follows torchvision because the PyTorch recipes it reproduces and the peers
+  it is measured against (VICReg, Barlow Twins, solo-learn, lightly, the PyTorch re-implementations
+  of BYOL) use it, and because torchvision is an oracle every primitive here is tested against
+  (tests/test_augment_torchvision.py). The TF variant is not offered: nothing here shows the
+  difference matters for the learned representation (it was not measured).
 
   The order is drawn as a random order of the blend ops (brightness, contrast, saturation) and a
   uniform position of hue among them, which is uniform over all orders; under vmap each blend slot
@@ -535,25 +605,51 @@ def _blur_matrix(n: int, sigma, radius: int):
   return jnp.einsum("d,dij->ij", g, _reflect_tap_masks(n, radius), precision=_HIGHEST)
 
 
+def _blur_radius(kernel_size, height, width):
+  """r = K // 2 of an odd kernel size K ≥ 3 that reflect padding can serve (r < min(H, W))."""
+  kernel_size = int(kernel_size)
+  radius = kernel_size // 2
+  if kernel_size % 2 != 1 or kernel_size < 3 or radius >= min(height, width):
+    raise ValueError(f"blur kernel_size must be odd, >= 3 and with kernel_size // 2 < min(H, W) = "
+                     f"{min(height, width)}, got {kernel_size}.")
+  return radius
+
+
 def _gaussian_blur(image, u, *, p=0.5, sigma=(0.1, 2.0), kernel_size=None):
   _check_image(image)
   height, width, _ = image.shape
   s_lo, s_hi = _pair(sigma, "sigma")
   if not 0.0 < s_lo:
     raise ValueError(f"blur sigma must be > 0, got {sigma!r}.")
-  kernel_size = default_kernel_size(max(height, width)) if kernel_size is None else int(kernel_size)
-  radius = kernel_size // 2
-  if kernel_size % 2 != 1 or kernel_size < 3 or radius >= min(height, width):
-    raise ValueError(f"blur kernel_size must be odd, >= 3 and with kernel_size // 2 < min(H, W) = "
-                     f"{min(height, width)}, got {kernel_size}.")
+  kernel_size = default_kernel_size(max(height, width)) if kernel_size is None else kernel_size
+  radius = _blur_radius(kernel_size, height, width)
+  sigma_u = s_lo + (s_hi - s_lo) * u[1]
+  return _apply_with_prob(u[0], p, lambda x: _blur(x, sigma_u, radius), image)
 
-  def blur(x):
-    s = s_lo + (s_hi - s_lo) * u[1]
-    rows = _blur_matrix(height, s, radius)
-    cols = rows if width == height else _blur_matrix(width, s, radius)
-    return _separable(rows, x, cols)
 
-  return _apply_with_prob(u[0], p, blur, image)
+def _blur(image, sigma, radius):
+  height, width, _ = image.shape
+  rows = _blur_matrix(height, sigma, radius)
+  cols = rows if width == height else _blur_matrix(width, sigma, radius)
+  return _separable(rows, image, cols)
+
+
+def blur(image: jax.Array, sigma, kernel_size: int) -> jax.Array:
+  """Gaussian blur with a given σ: torchvision's `gaussian_blur(x, [K, K], [σ, σ])` (reflect padding).
+
+  The deterministic core of `gaussian_blur`: separable taps g(t) ∝ exp(−t²/2σ²), |t| ≤ K // 2,
+  summing to 1, applied as B_H · x · B_Wᵀ with the reflect padding folded into B.
+
+  Args:
+    image: float32 (H, W, C).
+    sigma: σ > 0 in pixels (may be traced).
+    kernel_size: odd K ≥ 3 with K // 2 < min(H, W) (static).
+
+  Returns:
+    float32 (H, W, C).
+  """
+  _check_image(image)
+  return _blur(image, sigma, _blur_radius(kernel_size, *image.shape[:2]))
 
 
 def gaussian_blur(image: jax.Array, key: jax.Array, *, p: float = 0.5, sigma=(0.1, 2.0),

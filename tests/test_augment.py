@@ -49,15 +49,22 @@ def test_flip_p1_flips_and_p0_is_identity():
   np.testing.assert_array_equal(A.horizontal_flip(jnp.asarray(x), KEY, p=0.0), x)
 
 
-def test_flip_draws_bernoulli_p():
-  x = jnp.asarray(_gray(4, 6))
-  keys = jax.random.split(KEY, 400)
-  out = _jit(jax.vmap(lambda k: A.horizontal_flip(x, k, p=0.3)))(keys)
-  flipped = np.all(np.asarray(out) == np.asarray(x)[:, ::-1], axis=(1, 2, 3))
-  kept = np.all(np.asarray(out) == np.asarray(x), axis=(1, 2, 3))
-  assert np.all(flipped | kept)
-  # Binomial(400, 0.3): sd 0.023, so ±0.08 is > 3 sd.
-  assert abs(flipped.mean() - 0.3) < 0.08
+def test_apply_rates_are_p():
+  # Each wrapper with probability p changes this image iff applied (blur with σ >= 1: σ = 0.1 is
+  # the identity to float32), so its change rate over 4000 keys is Binomial(4000, p) / 4000; the
+  # band is 4 sd (≤ 0.032). torchvision's RandomX(p) applies when torch.rand(1) < p: the same p.
+  x = jnp.asarray(_rgb(6, 6))
+  probs = dict(flip=0.5, grayscale=0.2, solarize=0.2, blur=0.1, color_jitter=0.8)
+  fns = dict(flip=lambda k: A.horizontal_flip(x, k, p=probs["flip"]),
+             grayscale=lambda k: A.to_grayscale(x, k, p=probs["grayscale"]),
+             solarize=lambda k: A.solarize(x, k, p=probs["solarize"]),
+             blur=lambda k: A.gaussian_blur(x, k, p=probs["blur"], sigma=(1.0, 2.0), kernel_size=3),
+             color_jitter=lambda k: A.color_jitter(x, k, p=probs["color_jitter"]))
+  changed = _jit(jax.vmap(lambda k: {name: jnp.any(fn(k) != x) for name, fn in fns.items()}))(
+      jax.random.split(KEY, 4000))
+  for name, p in probs.items():
+    rate = float(np.mean(changed[name]))
+    assert abs(rate - p) < 4 * np.sqrt(p * (1 - p) / 4000), (name, rate, p)
 
 
 def test_solarize_p1_matches_numpy_and_p0_is_identity():
@@ -126,18 +133,57 @@ def test_resized_crop_known_answers_and_jax_image_references():
   # An integer box resized to its own size is the slice.
   out = _resize(x, jnp.array([3.0, 5.0, 10.0, 12.0]), out_size=(10, 12))
   np.testing.assert_allclose(out, np.asarray(x)[3:13, 5:17], atol=1e-5)
-  # Fractional boxes, up- and downsampled: jax.image.scale_and_translate (linear, antialiased).
-  for box, out_size in [((2.3, 1.7, 9.5, 13.2), (16, 20)), ((0.0, 3.1, 19.0, 17.4), (7, 5))]:
+  # Fractional boxes, up- and downsampled: jax.image.scale_and_translate (linear, antialiased) of
+  # the box's pixels (its crop_window), with the box shifted to the window's origin (boxes whose
+  # samples stay within half a pixel of the window: jax.image zeros those past it, jaxssl clamps).
+  for box, out_size in [((2.3, 1.7, 9.5, 13.2), (16, 20)), ((0.0, 3.1, 19.0, 17.4), (7, 5)),
+                        ((4.4, 0.4, 3.8, 22.9), (9, 8))]:
     top, left, h, w = box
+    wt, wl, wh, ww = (int(v) for v in A.crop_window(np.array(box), 20, 24))
     sy, sx = out_size[0] / h, out_size[1] / w
-    ref = _scale_and_translate(x, jnp.array([sy, sx]), jnp.array([-top * sy, -left * sx]),
+    shift = jnp.array([-(top - wt) * sy, -(left - wl) * sx])
+    ref = _scale_and_translate(x[wt:wt + wh, wl:wl + ww], jnp.array([sy, sx]), shift,
                                shape=(*out_size, 3))
-    np.testing.assert_allclose(_resize(x, jnp.asarray(box), out_size=out_size), ref, atol=1e-5)
+    np.testing.assert_allclose(_resize(x, jnp.asarray(box), out_size=out_size), ref, atol=1e-5,
+                               err_msg=str(box))
   # The whole image: jax.image.resize, with and without antialiasing.
   for out_size, antialias in [((10, 12), True), ((40, 20), False)]:
     ref = jax.image.resize(x, (*out_size, 3), "linear", antialias=antialias)
     out = _resize(x, jnp.array([0.0, 0.0, 20.0, 24.0]), out_size=out_size, antialias=antialias)
     np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_crop_window_rounds_edges_to_pixel_edges():
+  cases = [((3.0, 5.0, 10.0, 12.0), (3, 5, 10, 12)),  # an integer box is its own window
+           ((2.3, 1.7, 9.5, 13.2), (2, 2, 10, 13)),  # rows 2.3..11.8 -> 2..11, cols 1.7..14.9
+           ((2.5, 0.49, 1.0, 0.02), (3, 0, 1, 1)),  # halves round up; at least one pixel
+           ((18.7, 23.6, 1.3, 0.4), (19, 23, 1, 1))]  # clipped to the 20x24 image
+  window = _jit(lambda b: A.crop_window(b, 20, 24))
+  for box, expected in cases:
+    np.testing.assert_array_equal(A.crop_window(np.array(box), 20, 24), expected, err_msg=str(box))
+    np.testing.assert_array_equal(window(jnp.asarray(box)), expected, err_msg=str(box))
+
+
+def test_resized_crop_reads_only_its_window():
+  # Pixels outside the box's window changed to anything (here 7.0) leave the output unchanged, and
+  # resizing the window alone with the shifted box gives the same output (a host-side crop).
+  x = _rgb(20, 24)
+  for box, out_size in [((2.3, 1.7, 9.5, 13.2), (16, 20)), ((5.0, 6.0, 4.0, 3.0), (12, 12)),
+                        ((0.6, 0.0, 18.9, 24.0), (7, 9)), ((11.2, 20.1, 2.2, 3.7), (28, 28))]:
+    top, left, h, w = (int(v) for v in A.crop_window(np.array(box), 20, 24))
+    outside = np.full_like(x, 7.0)
+    outside[top:top + h, left:left + w] = x[top:top + h, left:left + w]
+    for antialias in (True, False):
+      out = _resize(jnp.asarray(x), jnp.asarray(box), out_size=out_size, antialias=antialias)
+      other = _resize(jnp.asarray(outside), jnp.asarray(box), out_size=out_size,
+                      antialias=antialias)
+      np.testing.assert_allclose(other, out, atol=1e-6, err_msg=str(box))
+      shifted = jnp.asarray(box) - jnp.array([top, left, 0.0, 0.0])
+      alone = _resize(jnp.asarray(x[top:top + h, left:left + w]), shifted, out_size=out_size,
+                      antialias=antialias)
+      np.testing.assert_allclose(alone, out, atol=1e-6, err_msg=str(box))
+      window = x[top:top + h, left:left + w]
+      assert window.min() - 1e-6 <= out.min() and out.max() <= window.max() + 1e-6
 
 
 def test_sample_crop_box_inside_image_and_within_ranges():
@@ -392,6 +438,8 @@ def test_bad_config_and_batch_raise_value_error():
     A.solarize(x, KEY, p=1.5)
   with pytest.raises(ValueError, match="kernel_size"):
     A.gaussian_blur(x, KEY, p=1.0, kernel_size=4)
+  with pytest.raises(ValueError, match="kernel_size"):
+    A.blur(x, 1.0, kernel_size=25)
   with pytest.raises(ValueError, match="scale"):
     A.random_resized_crop(x, KEY, scale=(0.5, 1.5))
   with pytest.raises(ValueError, match="hue"):
