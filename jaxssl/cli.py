@@ -28,10 +28,15 @@ def _parser():
   sub = parser.add_subparsers(dest='command', required=True)
 
   p = sub.add_parser('prepare', help='build a local data set as array_record (no TensorFlow)')
-  p.add_argument('name', help='fashion_mnist_idx | cifar10_pickle | cifar100_pickle')
+  p.add_argument('name', help='fashion_mnist_idx | cifar10_pickle | cifar100_pickle | image_folder')
   p.add_argument('--data-dir', default=None, help='TFDS data dir (default $TFDS_DATA_DIR or '
                  '~/tensorflow_datasets)')
-  p.add_argument('--source-dir', default=None, help='where the raw files are (IDX / pickles)')
+  p.add_argument('--source-dir', default=None,
+                 help='where the raw files are (IDX / pickles / the image tree)')
+  p.add_argument('--name', default=None, dest='dataset_name',
+                 help='image_folder: the data set name to prepare the tree as (read it by this)')
+  p.add_argument('--skip-bad-files', action='store_true',
+                 help='image_folder: leave unreadable files out with a warning (default: fail)')
 
   p = sub.add_parser('pretrain', help='pretrain an SSL encoder (resumes from --workdir)')
   p.add_argument('--config', default=None, help='config file (default: the embedded VICReg demo)')
@@ -81,7 +86,7 @@ def main(argv=None) -> int:
   logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
   logging.getLogger('absl').setLevel(logging.WARNING)
   from jaxssl.config import ConfigError, load_config
-  from jaxssl.data import DatasetNotPreparedError
+  from jaxssl.data import DatasetNotPreparedError, SourceFormatError
   try:
     if args.command == 'bench' and args.what == 'estimators':
       from jaxssl.estimators import benchmark
@@ -91,8 +96,9 @@ def main(argv=None) -> int:
                         '--config.KEY=VALUE.')
     if args.command == 'prepare':
       from jaxssl import data
-      path = data.prepare(args.name, data_dir=args.data_dir, source_dir=args.source_dir)
-      print(f'Prepared {args.name} in {path}')
+      builder = data.prepare(args.name, data_dir=args.data_dir, source_dir=args.source_dir,
+                             dataset_name=args.dataset_name, skip_bad_files=args.skip_bad_files)
+      print(f'Prepared {builder.name} in {builder.data_dir}')
       return 0
     if args.command == 'pretrain':
       from jaxssl.train import pretrain
@@ -125,7 +131,7 @@ def main(argv=None) -> int:
       bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile,
                   rounds=args.rounds)
       return 0
-  except (ConfigError, DatasetNotPreparedError, FileNotFoundError) as error:
+  except (ConfigError, DatasetNotPreparedError, FileNotFoundError, SourceFormatError) as error:
     print(f'jaxssl {args.command}: error: {error}', file=sys.stderr)
     return 2
   return 0

@@ -16,7 +16,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.train_split = 'train'
   c.test_split = 'test'
   # 'memory': the whole split in device memory, batches gathered in jit (small data sets);
-  # 'grain': streamed from disk, each process reading its shard with grain (ImageNet-size sets).
+  # 'grain': streamed from disk, each process reading its shard with grain (ImageNet-size sets);
+  # encoded images (tfds.features.Image) are cropped and decoded on the host by the workers.
   c.input_pipeline = 'memory'
   c.data_workers = 0                    # grain worker processes for decoding ('grain' only)
 
@@ -72,6 +73,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 1000              # feature-extraction batch
   c.eval.knn_k = (20, 200)
+  # Evaluation view of streamed encoded images (input_pipeline='grain' on `jaxssl prepare
+  # image_folder` / imagenet2012 data): shorter side resized to `resize`, then a central `crop`.
+  # 0: crop = the training views' crop.out_size, resize = crop * 256 / 224 (the 256 -> 224 protocol).
+  c.eval.resize = 0
+  c.eval.crop = 0
 
   # Devices: the batch is split over all of them; fsdp > 1 also splits large parameters and their
   # optimizer moments over groups of `fsdp` devices (see jaxssl/train/mesh.py).

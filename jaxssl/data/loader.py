@@ -30,6 +30,7 @@ def make_loader(
     prefetch: int = 2,
     map_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     start_batch: int = 0,
+    batch_fn: Callable[[int, np.ndarray], dict[str, Any]] | None = None,
 ) -> grain.IterDataset:
   """This process's batches {'image': uint8 (B,H,W,C), 'label': int32 (B,)}, a grain IterDataset.
 
@@ -44,6 +45,11 @@ def make_loader(
   parallel) and `map_fn`, if given, is applied to each record dict before stacking (e.g. to resize
   variable-size images). `prefetch` batches are read ahead by as many threads (0: synchronous);
   `worker_count > 0` moves the reading to that many worker processes (`mp_prefetch`).
+
+  `batch_fn(k, indices)`, if given, replaces the reading and stacking: it gets the batch's number
+  k in the stream (counted over epochs) and its example indices and returns the batch dict (e.g.
+  `jaxssl.data.input_pipeline.TwoViewBatch`, which decodes and crops encoded images); it runs in
+  the worker processes, so it must be picklable.
 
   Checkpointing: `it = iter(loader)` is a grain `DatasetIterator`; `it.get_state()` returns a small
   dict (the position in the stream) and `iter(loader).set_state(state)` resumes exactly there,
@@ -85,10 +91,17 @@ def make_loader(
   ds = grain.MapDataset.range(start, start + shard)
   if shuffle:
     ds = ds.shuffle(seed=seed)
-  ds = ds.batch(batch_size, drop_remainder=True).map(fetch)
-  ds = ds.repeat(num_epochs)
+  ds = ds.batch(batch_size, drop_remainder=True)
+  if batch_fn is None:
+    ds = ds.map(fetch).repeat(num_epochs)
+  else:
+    ds = ds.repeat(num_epochs).map_with_index(batch_fn)  # index = k, the batch's number
   if start_batch:
     ds = ds[start_batch:]
+  return _iterate(ds, prefetch, worker_count)
+
+
+def _iterate(ds: grain.MapDataset, prefetch: int, worker_count: int) -> grain.IterDataset:
   ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch))
   if worker_count > 0:
     if not flags.FLAGS.is_parsed():
@@ -97,3 +110,27 @@ def make_loader(
       flags.FLAGS.mark_as_parsed()
     ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
   return ds
+
+
+def eval_loader(num_examples: int, *, local_batch: int, num_batches: int,
+                batch_fn: Callable[[int, np.ndarray], dict[str, Any]],
+                process_index: int | None = None, process_count: int | None = None,
+                worker_count: int = 0, prefetch: int = 2) -> grain.IterDataset:
+  """This process's `num_batches` batches of indices for evaluation: every example once, in order.
+
+  Process p takes [p·S, (p+1)·S) with S = ceil(num_examples / process_count), padded with -1 to
+  `num_batches` · `local_batch` indices; `batch_fn(k, indices)` turns each row into a batch.
+  """
+  if process_index is None:
+    process_index = jax.process_index()
+  if process_count is None:
+    process_count = jax.process_count()
+  shard = -(-num_examples // process_count)
+  if num_batches * local_batch < shard:
+    raise ValueError(f'{num_batches} batches of {local_batch} cannot hold a shard of {shard}.')
+  start = process_index * shard
+  indices = np.arange(start, start + num_batches * local_batch)
+  indices[(indices >= min(start + shard, num_examples))] = -1
+  rows = indices.reshape(num_batches, local_batch)
+  ds = grain.MapDataset.source(list(rows)).map_with_index(batch_fn)
+  return _iterate(ds, prefetch, worker_count)

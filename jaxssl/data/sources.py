@@ -11,6 +11,8 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_parser
 
 from jaxssl.data import builders
+from jaxssl.data import image_folder
+from jaxssl.data import images as images_lib
 
 _ARRAY_RECORD = tfds.core.file_adapters.FileFormat.ARRAY_RECORD
 _CACHE_PREFIX = "jaxssl-arrays-"
@@ -19,6 +21,10 @@ _READ_CHUNK = 4096
 
 class DatasetNotPreparedError(FileNotFoundError):
   """A data set is not prepared (as array_record) in the data directory; says how to prepare it."""
+
+
+class ImageSizeError(ValueError):
+  """Encoded images of different sizes asked for as one array (the in-memory path)."""
 
 
 def default_data_dir() -> str:
@@ -69,17 +75,23 @@ def _builder(name, data_dir):
         "data set prepared with file_format=array_record is read by its name.") from None
 
 
-def prepare(name: str, *, data_dir=None, source_dir=None):
+def prepare(name: str, *, data_dir=None, source_dir=None, dataset_name=None,
+            skip_bad_files=False):
   """Prepares data set `name` as array_record in `data_dir`; returns its TFDS builder.
 
   `name` is one of `LOCAL_BUILDERS` (`fashion_mnist_idx`, `cifar10_pickle`, `cifar100_pickle`),
   built from local files in `source_dir` (Fashion-MNIST default: the Debian package's directory;
   CIFAR default: TFDS's `<data_dir>/downloads/manual`), or any other TFDS name, which TFDS builds
   with `source_dir` as its manual_dir (most TFDS builders need TensorFlow to encode images).
+  `image_folder` prepares the image tree `source_dir` as the data set `dataset_name` (see
+  `jaxssl.data.image_folder`; `skip_bad_files` leaves unreadable files out with a warning).
   A no-op if already prepared.
   """
   data_dir = _resolve(data_dir)
   base = name.split("/")[0].split(":")[0]
+  if base == image_folder.BUILDER_NAME:
+    return image_folder.prepare_image_folder(dataset_name, source_dir, data_dir,
+                                             skip_bad_files=skip_bad_files)
   if base in builders.LOCAL_BUILDERS:
     builder = builders.LOCAL_BUILDERS[base](data_dir=data_dir, source_dir=source_dir)
     builder.download_and_prepare()
@@ -108,6 +120,12 @@ def load_source(name: str, split: str, *, data_dir=None):
   `DatasetNotPreparedError` (a FileNotFoundError) with the command that prepares it when missing.
   """
   data_dir = _resolve(data_dir)
+  _prepared_builder(name, data_dir)
+  return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+
+
+def _prepared_builder(name, data_dir):
+  """The builder of `name`, prepared as array_record in `data_dir`, or DatasetNotPreparedError."""
   builder = _builder(name, data_dir)
   if not builder.is_prepared():
     raise DatasetNotPreparedError(_not_prepared_message(name, data_dir, "not prepared"))
@@ -119,7 +137,26 @@ def load_source(name: str, split: str, *, data_dir=None):
         f"  tfds convert_format --dataset_dir {shlex.quote(os.fspath(builder.data_dir))} "
         "--out_file_format array_record\n"
         f"or rebuild it with `tfds build {name} --file_format=array_record --data_dir {data_dir}`.")
-  return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  return builder
+
+
+def _is_encoded(features) -> bool:
+  return "image" in features.keys() and isinstance(features["image"], tfds.features.Image)
+
+
+def has_encoded_images(name: str, data_dir=None) -> bool:
+  """Whether the prepared data set's `image` feature holds encoded images (`tfds.features.Image`:
+  `jaxssl prepare image_folder`, imagenet2012, imagenette, ...), not raw uint8 tensors."""
+  return _is_encoded(_prepared_builder(name, _resolve(data_dir)).info.features)
+
+
+def encoded_image_builder(name: str, data_dir=None):
+  """The prepared builder of a data set of encoded images (see `has_encoded_images`)."""
+  builder = _prepared_builder(name, _resolve(data_dir))
+  if not _is_encoded(builder.info.features):
+    raise ValueError(f"Data set {name!r} has no encoded `image` feature (tfds.features.Image); "
+                     f"its features: {builder.info.features}.")
+  return builder
 
 
 # ---------------------------------------------------------------------------- whole split in memory
@@ -144,6 +181,30 @@ def _decode_fast(raw_source, image_shape):
       images.append(feature["image"].bytes_list.value[0])
       labels.append(feature["label"].int64_list.value[0])
   images = np.frombuffer(b"".join(images), np.uint8).reshape((n,) + tuple(image_shape))
+  return images, np.asarray(labels, np.int32)
+
+
+def _decode_encoded(raw_source, channels, name):
+  """Fully decodes every encoded image of a split (one size for all, else a clear error)."""
+  parse = example_parser.tf_example_pb2.Example.FromString
+  images, labels, shapes = [], [], {}
+  n = len(raw_source)
+  for start in range(0, n, _READ_CHUNK):
+    for i, record in enumerate(raw_source.__getitems__(range(start, min(start + _READ_CHUNK, n)))):
+      feature = parse(record).features.feature
+      image = images_lib.decode_full(feature["image"].bytes_list.value[0], channels=channels,
+                                     name=f"{name} record {start + i}")
+      shapes.setdefault(image.shape, start + i)
+      if len(shapes) > 1:
+        (a, ia), (b, ib) = list(shapes.items())[:2]
+        raise ImageSizeError(
+            f"Data set {name!r} holds images of different sizes (record {ia}: {a[:2]}, record "
+            f"{ib}: {b[:2]}); the in-memory path (input_pipeline='memory') needs one size. Stream "
+            "it instead, cropped and resized on the host: --config.input_pipeline=grain (or "
+            "resize the images to one size before `jaxssl prepare image_folder`).")
+      images.append(image)
+      labels.append(feature["label"].int64_list.value[0])
+  images = np.stack(images) if images else np.zeros((0, 0, 0, channels), np.uint8)
   return images, np.asarray(labels, np.int32)
 
 
@@ -216,10 +277,12 @@ def load_arrays(name: str, split: str, *, data_dir=None, cache: bool = True):
   if "image" not in features.keys() or "label" not in features.keys():
     raise ValueError(f"load_arrays needs 'image' and 'label' features; {name!r} has "
                      f"{sorted(features.keys())}.")
+  raw = lambda: builder.as_data_source(
+      split=split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
   if _fast_features(features):
-    raw = builder.as_data_source(
-        split=split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
-    images, labels = _decode_fast(raw, features["image"].shape)
+    images, labels = _decode_fast(raw(), features["image"].shape)
+  elif _is_encoded(features):
+    images, labels = _decode_encoded(raw(), features["image"].shape[-1] or 3, name)
   else:
     images, labels = _decode_generic(source)
   if images.ndim == 3:

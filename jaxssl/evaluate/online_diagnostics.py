@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from jaxssl import augment
 from jaxssl.config import ConfigError
+from jaxssl.data.input_pipeline import view_config
 from jaxssl.evaluate import diagnostics
 
 SPACES = ('backbone', 'projector')
@@ -71,10 +72,11 @@ def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], di
                       '0 turns them off).')
   if every == 0:
     return lambda step, state, batch: {}
-  from jaxssl.train.loop import view_config  # the loop imports this module: import at call time
-  from jaxssl.train.mesh import replicated
+  from jaxssl.train.mesh import replicated  # jaxssl.train imports this module
   model = parts['model']
-  view1, view2 = view_config(config.augment.view1), view_config(config.augment.view2)
+  # The step's own views: without the crop stage when the host cropped the batch (encoded images).
+  view1, view2 = parts.get('views') or (view_config(config.augment.view1),
+                                        view_config(config.augment.view2))
 
   def online_diagnostics(state, images):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)
@@ -88,9 +90,10 @@ def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], di
                   total_steps=parts['total_steps']):
       return {}
     start = time.perf_counter()
-    values = {k: float(v) for k, v in jax.device_get(run(state, batch['image'])).items()}
+    images = batch['image'] if 'image' in batch else batch['view1']  # host-cropped: one view
+    values = {k: float(v) for k, v in jax.device_get(run(state, images)).items()}
     z = {name.split('/', 1)[1]: v for name, v in values.items() if name.startswith('projector/')}
-    z.update(n=float(batch['image'].shape[0]), dim=float(config.model.projector[-1]))
+    z.update(n=float(images.shape[0]), dim=float(config.model.projector[-1]))
     out = {f'diag/{k}': v for k, v in values.items()}
     out['diag/collapse_warning'] = float(diagnostics.collapse_warning(z)[0])
     out['diag/seconds'] = time.perf_counter() - start

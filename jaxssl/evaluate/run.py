@@ -4,6 +4,7 @@ Loads the run's config (`DIR/config.json`) and latest checkpoint, extracts froze
 the sharded forward pass, and writes `DIR/summary.json`, PNG plots and `DIR/report.md`.
 """
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -13,11 +14,14 @@ import numpy as np
 
 from jaxssl import augment, data
 from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
-from jaxssl.evaluate.features import extract_features
+from jaxssl.config import ConfigError
+from jaxssl.data import input_pipeline
+from jaxssl.data.input_pipeline import view_config
+from jaxssl.evaluate.features import extract_features, stream_features
 from jaxssl.io import atomic_write_json
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.metrics_log import PRETRAIN_SUMMARY_KEYS
-from jaxssl.train.loop import setup, view_config
+from jaxssl.train.loop import setup
 
 
 def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
@@ -48,12 +52,19 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   start = time.perf_counter()
   workdir = Path(workdir)
   config = config or load_run_config(workdir)
-  if arrays is None:
-    data_dir = config.data_dir or None
-    arrays = (data.load_arrays(config.dataset, config.train_split, data_dir=data_dir),
-              data.load_arrays(config.dataset, config.test_split, data_dir=data_dir))
-  (train_images, train_labels), (test_images, test_labels) = arrays
-  parts = setup(config, train_arrays=(train_images, train_labels))
+  streamed = arrays is None and input_pipeline.streams_images(config)
+  if streamed:  # encoded images: features through the host-decoding stream, no images held
+    if supervised_baseline:
+      raise ConfigError('--supervised-baseline needs the in-memory path (fixed-size images); '
+                        'this run streams encoded images.')
+    parts = setup(config)
+  else:
+    if arrays is None:
+      data_dir = config.data_dir or None
+      arrays = (data.load_arrays(config.dataset, config.train_split, data_dir=data_dir),
+                data.load_arrays(config.dataset, config.test_split, data_dir=data_dir))
+    (train_images, train_labels), (test_images, test_labels) = arrays
+    parts = setup(config, train_arrays=(train_images, train_labels))
   initial_state = parts['state']
   if state is None:
     manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints)
@@ -66,10 +77,24 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
     state = restored[0]
   model, mesh = parts['model'], parts['mesh']
   view = view_config(config.augment.view1)
-  extract = lambda variables, images, **kw: extract_features(
-      model, variables, images, view=view, batch_size=config.eval.batch_size, mesh=mesh, **kw)
-  train_h = extract(_variables(state), train_images)
-  test_h, test_z = extract(_variables(state), test_images, projector=True)
+  if streamed:
+    streams = {split: input_pipeline.eval_stream(config, mesh, split)
+               for split in (config.train_split, config.test_split)}
+    stream = lambda variables, split, keep_images=0: stream_features(
+        model, variables, streams[split]['batches'](), view=view, mesh=mesh,
+        num_examples=streams[split]['num_examples'], keep_images=keep_images)
+    extract = lambda variables, split: stream(variables, split)['h']
+    train, test = (stream(_variables(state), config.train_split),
+                   stream(_variables(state), config.test_split, keep_images=2048))
+    train_h, train_labels, test_labels = train['h'], train['label'], test['label']
+    test_h, test_z = test['h'], test['z']
+    # The diagnostics below draw their two views on the device from these evaluation crops.
+    train_images, test_images = config.train_split, test['images']
+  else:
+    extract = lambda variables, images, **kw: extract_features(
+        model, variables, images, view=view, batch_size=config.eval.batch_size, mesh=mesh, **kw)
+    train_h = extract(_variables(state), train_images)
+    test_h, test_z = extract(_variables(state), test_images, projector=True)
   classes = config.num_classes
   summary = {'objective': config.objective.name, 'step': int(state.step),
              'skipped_steps': int(state.skipped_steps)}  # non-finite steps the guard skipped
@@ -81,12 +106,17 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   summary['knn_top1'] = float(knn_scores[f'knn_top1_k{config.eval.knn_k[0]}'])
   if baselines:
     random_train = extract(_variables(initial_state), train_images)
-    random_test = extract(_variables(initial_state), test_images)
+    random_test = extract(_variables(initial_state), config.test_split if streamed else test_images)
     summary.update(probe_scores(random_train, train_labels, random_test, test_labels,
                                 num_classes=classes, seed=config.seed, prefix='random_init_'))
-    flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0
-    summary.update(probe_scores(flat(train_images), train_labels, flat(test_images), test_labels,
-                                num_classes=classes, seed=config.seed, prefix='raw_pixels_'))
+    if streamed:  # the raw-pixel probe needs every image in memory
+      logging.warning('Streamed evaluation: no raw_pixels_ baseline (it needs the images in '
+                      'memory).')
+    else:
+      flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255.0
+      summary.update(probe_scores(flat(train_images), train_labels, flat(test_images),
+                                  test_labels, num_classes=classes, seed=config.seed,
+                                  prefix='raw_pixels_'))
   if supervised_baseline:
     summary.update(supervised.supervised_baseline(config, (train_images, train_labels),
                                                   (test_images, test_labels), seed=config.seed))

@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from jaxssl import augment
+from jaxssl.data.input_pipeline import batch_indices, check_images, view_config
 from jaxssl.evaluate.features import extract_features
 from jaxssl.models import MLPHead, SSLModel, build_model
 from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
@@ -41,7 +42,6 @@ def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | No
     {'supervised_top1': %, 'supervised_top5': %} on the test set, plus 'supervised_epochs' and
     'supervised_train_loss' (mean cross-entropy, nats, over the last epoch's steps).
   """
-  from jaxssl.train.loop import batch_indices, check_images, view_config  # loop imports evaluate
   (images, labels), (test_images, test_labels) = train_arrays, test_arrays
   images, labels = np.asarray(images), np.asarray(labels)
   test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)

@@ -20,8 +20,11 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from jaxssl import augment, data, objectives
+from jaxssl import objectives
 from jaxssl.config import ConfigError, to_json_dict
+# Input assembly lives in jaxssl.data.input_pipeline; these names stay importable from here.
+from jaxssl.data.input_pipeline import (batch_indices, check_image_shape, check_images,  # noqa: F401
+                                        device_views, grain_input, memory_input, view_config)
 from jaxssl.evaluate.online_diagnostics import make_diagnostics_fn
 from jaxssl.io import atomic_write_json
 from jaxssl.models import SSLModel, build_model
@@ -68,13 +71,6 @@ class PretrainResult:
 SKIPPED_WARN_FRACTION = 0.1
 
 
-def view_config(spec) -> dict:
-  """An augmentation view: a preset name from `jaxssl.augment` or a full dict."""
-  if isinstance(spec, str):
-    return augment.get_preset(spec)
-  return dict(spec)
-
-
 def objective_kwargs(objective, config: ml_collections.ConfigDict) -> dict:
   """The config's objective kwargs, checked against the objective's keyword parameters."""
   kwargs = dict(config.objective.kwargs)
@@ -85,20 +81,6 @@ def objective_kwargs(objective, config: ml_collections.ConfigDict) -> dict:
     raise ConfigError(f'Unknown objective.kwargs {unknown} for objective '
                       f'{config.objective.name!r}; valid: {valid}.')
   return kwargs
-
-
-def check_images(images: np.ndarray, config) -> None:
-  check_image_shape(images.shape[1:], len(images), config)
-
-
-def check_image_shape(image_shape: tuple, num_images: int, config) -> None:
-  """A data set of `num_images` images of `image_shape` must be NHWC and hold one batch."""
-  if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
-    raise ConfigError(f'Data set {config.dataset!r} gives images of shape {tuple(image_shape)}; '
-                      'expected (height, width, 1 or 3) -- NHWC.')
-  if num_images < config.batch_size:
-    raise ConfigError(f'Data set {config.dataset!r} has {num_images} training images, fewer than '
-                      f'batch_size={config.batch_size}; lower --config.batch_size.')
 
 
 class _StopSignal:
@@ -143,6 +125,10 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
     raise ConfigError(f'Objective {config.objective.name!r} needs a predictor head: set '
                       '--config.model.predictor="(512, 512)" (hidden, output widths).')
   reconstruct = config.objective.get('reconstruct', 'clean')
+  if inputs['host_crop'] and objective.kind == 'reconstruction' and reconstruct == 'clean':
+    raise ConfigError(f'Objective {config.objective.name!r} reconstructs the clean image, which a '
+                      'host-cropped (encoded-image) stream does not carry: set '
+                      '--config.objective.reconstruct=other_view.')
   if (objective.kind == 'reconstruction') != bool(config.model.get('decoder')):
     raise ConfigError(
         f'Objective {config.objective.name!r} ' + (
@@ -162,9 +148,9 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
                              image_shape=inputs['image_shape'], num_classes=config.num_classes)
   shardings = state_sharding(state, mesh)  # replicated, or large arrays split over 'fsdp'
   state = jax.device_put(state, shardings)
+  views = device_views(config, inputs['host_crop'])  # the host cropped encoded images
   step_fn = make_train_step(
-      model, objective, tx, probe_tx, view1=view_config(config.augment.view1),
-      view2=view_config(config.augment.view2), objective_kwargs=kwargs,
+      model, objective, tx, probe_tx, view1=views[0], view2=views[1], objective_kwargs=kwargs,
       schedule=learning_rate_schedule(config, steps_per_epoch), total_steps=total_steps,
       ema_base=config.ema_base, reconstruct=reconstruct,
       nan_at_steps=tuple(config.faults.nan_at_steps))
@@ -172,81 +158,7 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
                      out_shardings=(shardings, replicated(mesh)), donate_argnums=0,
                      compiler_options=compiler_options(config.get('xla_cpu_tuning', True)))
   return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
-              total_steps=total_steps, **inputs)
-
-
-def memory_input(config, mesh, train_arrays=None) -> dict:
-  """The whole training split in device memory; each step gathers its batch inside jit.
-
-  Returns image_shape, num_examples, steps_per_epoch, `gather(indices)` and `batches(start)`, the
-  global batches of steps start, start + 1, ... (the rows of `batch_indices`, epoch after epoch).
-  """
-  if train_arrays is None:
-    train_arrays = data.load_arrays(config.dataset, config.train_split,
-                                    data_dir=config.data_dir or None)
-  images, labels = train_arrays
-  check_images(images, config)
-  # Small data sets live in device memory: every process holds the whole set, identical on all,
-  # and the global index row is the same on all. XLA partitions the gather so that each device
-  # reads only its own rows of the batch from its process's copy: no transfer between devices or
-  # hosts (tests/test_multihost.py checks the compiled gather).
-  device_data = jax.device_put({'image': images, 'label': labels.astype(np.int32)},
-                               replicated(mesh))
-  take = jax.jit(lambda arrays, indices: jax.tree.map(lambda x: x[indices], arrays),
-                 in_shardings=(replicated(mesh), replicated(mesh)),
-                 out_shardings=batch_sharded(mesh))
-
-  def gather(indices):
-    """The global batch {'image', 'label'} at `indices` (this step's row of `batch_indices`)."""
-    return take(device_data, np.asarray(indices, np.int32))
-
-  gather.lower = lambda indices: take.lower(device_data, np.asarray(indices, np.int32))
-  steps_per_epoch = len(images) // config.batch_size
-
-  def batches(start: int):
-    step = start
-    while True:
-      epoch = step // steps_per_epoch
-      order = np.asarray(batch_indices(config.seed, epoch, len(images), config.batch_size))
-      for row in order[step % steps_per_epoch:]:
-        yield gather(row)
-      step = (epoch + 1) * steps_per_epoch
-
-  return dict(image_shape=images.shape[1:], num_examples=len(images),
-              steps_per_epoch=steps_per_epoch, gather=gather, batches=batches)
-
-
-def grain_input(config, mesh) -> dict:
-  """Streams the training split from disk: each process reads its own shard through grain.
-
-  For data sets too large for device memory (ImageNet): `data.make_loader` gives this process's
-  batches (decode + batch on the host, `config.data_workers` worker processes, prefetching), and
-  `data.global_batch` assembles the processes' batches into the global, batch-sharded array; all
-  augmentation stays on the device. Batch k is a pure function of (seed, k), so a resumed run
-  starts its stream at its step (`start_batch`) and sees the batches it would have seen.
-  Returns image_shape, num_examples, steps_per_epoch and `batches(start)`.
-  """
-  source = data.load_source(config.dataset, config.train_split, data_dir=config.data_dir or None)
-  image = np.asarray(source[0]['image'])
-  check_image_shape(image.shape, len(source), config)
-  processes = jax.process_count()
-  local_batch = config.batch_size // processes
-  steps_per_epoch = (len(source) // processes) // local_batch
-
-  def batches(start: int):
-    loader = data.make_loader(source, global_batch_size=config.batch_size, seed=config.seed,
-                              start_batch=start, worker_count=config.get('data_workers', 0))
-    for local in loader:
-      yield data.global_batch(local, mesh, axis=tuple(mesh.axis_names))
-
-  return dict(image_shape=image.shape, num_examples=len(source), steps_per_epoch=steps_per_epoch,
-              gather=None, batches=batches)
-
-
-def batch_indices(seed: int, epoch: int, num_examples: int, batch_size: int) -> jax.Array:
-  """The epoch's (steps, batch) index matrix: a pure function of (seed, epoch)."""
-  key = jax.random.fold_in(jax.random.PRNGKey(seed ^ 0x5EED), epoch)
-  return data.epoch_permutation(key, num_examples, batch_size)
+              total_steps=total_steps, views=views, **inputs)
 
 
 def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
@@ -349,3 +261,4 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
                   'trained. Lower --config.optimizer.lr, set --config.optimizer.grad_clip, or use '
                   '--config.model.dtype=float32.', result.skipped_steps, result.steps_done)
   return result
+

@@ -76,7 +76,10 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
                     nan_at_steps: tuple = ()) -> Callable[[TrainState, dict], tuple]:
   """Returns `train_step(state, batch) -> (state, metrics)`, pure and ready for `jax.jit`.
 
-  `batch` holds 'image' (uint8 or float, NHWC) and 'label' (int). `reconstruct` picks the decoder's
+  `batch` holds 'image' (uint8 or float, NHWC) and 'label' (int), or, cropped on the host
+  (encoded images, `jaxssl.data.input_pipeline.TwoViewBatch`), 'view1' and 'view2' (uint8 NHWC, one
+  crop each) with 'label': `view1` / `view2` (then without a crop stage) are applied to each.
+  `reconstruct` picks the decoder's
   target for reconstruction objectives (see `reconstruction_target`). `nan_at_steps` injects a NaN
   loss at those steps: a fault-injection hook for testing the non-finite guard.
   """
@@ -86,7 +89,12 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
 
   def train_step(state: TrainState, batch: dict):
     key = jax.random.fold_in(state.rng, state.step)
-    view_1, view_2 = augment.two_views(batch['image'], key, view1, view2)
+    if 'view1' in batch:  # cropped on the host: flip, colour, blur... on the device
+      k1, k2 = jax.random.split(key)
+      view_1 = augment.augment_batch(batch['view1'], k1, view1)
+      view_2 = augment.augment_batch(batch['view2'], k2, view2)
+    else:
+      view_1, view_2 = augment.two_views(batch['image'], key, view1, view2)
     x = jnp.concatenate([view_1, view_2])
     labels = jnp.concatenate([batch['label'], batch['label']])
     recon_target = None
