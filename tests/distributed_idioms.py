@@ -9,6 +9,7 @@ every shard where the idiom exposes it (pmap), else the one replicated loss.
 """
 import jax
 import numpy as np
+import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -24,6 +25,22 @@ IDIOMS = (
 # float64 throughout: the same global-batch arithmetic in another reduction order, so 1e-10 of the
 # largest entry is far above rounding (~1e-15) and far below any scaling by the 8 shards.
 RTOL = 1e-10
+
+
+SHARDS = 8
+
+
+@pytest.fixture(autouse=True)
+def float64():
+  """x64 on for each test of a module that imports this fixture, restored afterwards."""
+  with jax.enable_x64(True):
+    yield
+
+
+def make_mesh(axis):
+  """The 8 CPU devices as one Auto mesh axis named `axis`."""
+  assert jax.device_count() == SHARDS, "tests/conftest.py sets 8 CPU devices"
+  return jax.make_mesh((SHARDS,), (axis,), axis_types=(jax.sharding.AxisType.Auto,))
 
 
 def _value_and_grad(loss, axis_name):

@@ -17,6 +17,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import distributed_idioms as idioms
+from distributed_idioms import float64  # noqa: F401 (autouse fixture: x64 in every test)
 from jaxssl.estimators import infonce, logdet_entropy, pairwise_bd_entropy, pairwise_kl_entropy
 
 SHARDS, N, D_IN, D = 8, 32, 5, 3
@@ -26,16 +27,9 @@ EMBEDDING_ESTIMATORS = {"logdet_entropy": logdet_entropy,
 NAMES = list(EMBEDDING_ESTIMATORS) + ["infonce"]
 
 
-@pytest.fixture(autouse=True)
-def float64():
-  with jax.enable_x64(True):
-    yield
-
-
 @pytest.fixture(scope="module")
 def mesh():
-  assert jax.device_count() >= SHARDS, "tests/conftest.py sets 8 CPU devices"
-  return jax.make_mesh((SHARDS,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
+  return idioms.make_mesh("batch")
 
 
 def _case(name):

@@ -17,6 +17,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import distributed_idioms as idioms
+from distributed_idioms import float64  # noqa: F401 (autouse fixture: x64 in every test)
 from jaxssl import objectives
 
 N, D_IN, D, DEVICES = 16, 5, 4, 8
@@ -28,16 +29,9 @@ NAMES = [n for n in objectives.names() if n != "vicreg_entropy"]
 EXPLICIT_NAMES = ["nt_xent", "w_mse", "corinfomax", "moco_v3"]
 
 
-@pytest.fixture(autouse=True)
-def float64():
-  with jax.enable_x64(True):
-    yield
-
-
 @pytest.fixture(scope="module")
 def mesh():
-  assert jax.device_count() == DEVICES, "tests/conftest.py sets 8 CPU devices"
-  return jax.make_mesh((DEVICES,), ("b",), axis_types=(jax.sharding.AxisType.Auto,))
+  return idioms.make_mesh("b")
 
 
 def _case(name):
