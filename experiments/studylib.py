@@ -219,6 +219,146 @@ def fmt_mean_std(values, digits: int = 2) -> str:
   return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
+# ---------------------------------------------------------------------------------------------
+# Verdicts on the seed papers' orderings: a paired test over seeds.
+# ---------------------------------------------------------------------------------------------
+VERDICTS = ('confirmed', 'not contradicted', 'contradicted')
+PAIRED_TESTS = {'t': 'paired t-test', 'sign_flip': 'exact sign-flip permutation test'}
+EQUIVALENCE_MARGIN = 1.0  # pp: "A ≈ B" claims are judged against |Δ| < this margin
+
+
+def _sign_matrix(n: int) -> np.ndarray:
+  """All 2^n sign vectors (rows) of ±1."""
+  if n > 16:
+    raise ValueError(f'the exact sign-flip test enumerates 2^n sign vectors; n = {n} > 16 seeds: '
+                     "use method='t'.")
+  bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
+  return 1.0 - 2.0 * bits
+
+
+def _sign_flip_p(d: np.ndarray, signs: np.ndarray) -> np.ndarray:
+  """Two-sided exact sign-flip p-values of H0: mean = δ, for each row d (k, n) of centred diffs."""
+  observed = np.abs(d.sum(axis=1))
+  flipped = np.abs(d @ signs.T)  # (k, 2^n)
+  tol = 1e-12 * np.maximum(np.abs(d).sum(axis=1), 1e-300)  # ties count as extreme (as scipy)
+  return np.mean(flipped >= (observed - tol)[:, None], axis=1)
+
+
+def paired_difference(a, b, *, method: str = 't', alpha: float = 0.05) -> dict:
+  """Δ = mean_i (a_i − b_i) over seeds paired by index, its (1 − alpha) interval and p-value.
+
+  method 't': the paired t-test (as `scipy.stats.ttest_rel`), Δ ± t_{1−α/2, n−1} s_d / √n.
+  method 'sign_flip': the exact permutation test that flips the sign of each paired difference
+    (2^n sign vectors, n ≤ 16), two-sided; its interval inverts the test: the hull of the δ whose
+    shifted differences d − δ it does not reject. It cannot reject anything below p = 2 / 2^n, so with
+    n ≤ 5 seeds the interval is (−∞, ∞) and no claim can be confirmed or contradicted.
+  n < 2 (or a degenerate t-test): p = NaN and the interval (−∞, ∞). All differences equal
+  (s_d = 0): the t-test's interval is the point Δ, p = 0 (1 when Δ = 0).
+
+  Returns {'delta', 'ci_low', 'ci_high', 'p', 'n', 'method'} (method: the test's name in words).
+  """
+  a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+  if a.shape != b.shape:
+    raise ValueError(f'paired samples need one value per seed on both sides; got {a.size} and '
+                     f'{b.size}.')
+  if method not in PAIRED_TESTS:
+    raise ValueError(f'method must be one of {sorted(PAIRED_TESTS)}, got {method!r}.')
+  if not 0 < alpha < 1:
+    raise ValueError(f'alpha must lie in (0, 1), got {alpha}.')
+  d = a - b
+  n = len(d)
+  out = dict(delta=float(d.mean()) if n else math.nan, ci_low=-math.inf, ci_high=math.inf,
+             p=math.nan, n=n, method=PAIRED_TESTS[method])
+  if n < 2 or not np.isfinite(d).all():
+    return out
+  if method == 't':
+    from scipy import stats  # pylint: disable=import-outside-toplevel
+    se = d.std(ddof=1) / math.sqrt(n)
+    if se == 0:
+      delta = out['delta']
+      return {**out, 'ci_low': delta, 'ci_high': delta, 'p': 1.0 if delta == 0 else 0.0}
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
+    t = out['delta'] / se
+    return {**out, 'ci_low': out['delta'] - half, 'ci_high': out['delta'] + half,
+            'p': float(2 * stats.t.sf(abs(t), n - 1))}
+  signs = _sign_matrix(n)
+  p = float(_sign_flip_p(d[None], signs)[0])
+  # p(δ) is constant between the means of subsets of d, where ties change it: test at those
+  # breakpoints' midpoints and just outside them; the interval ends at breakpoints.
+  subsets = signs < 0
+  counts = subsets.sum(axis=1)
+  points = np.unique((subsets @ d)[counts > 0] / counts[counts > 0])
+  span = max(points[-1] - points[0], 1.0)
+  probes = np.concatenate([[points[0] - span], (points[:-1] + points[1:]) / 2, [points[-1] + span]])
+  keep = _sign_flip_p(d[None, :] - probes[:, None], signs) > alpha
+  low = high = math.nan
+  if keep.any():
+    first, last = np.flatnonzero(keep)[[0, -1]]
+    low = -math.inf if first == 0 else float(points[first - 1])
+    high = math.inf if last == len(probes) - 1 else float(points[last])
+  return {**out, 'ci_low': low, 'ci_high': high, 'p': p}
+
+
+def ordering_verdict(claim: str, a, b, kind: str, *, method: str = 't', alpha: float = 0.05,
+                     margin: float = EQUIVALENCE_MARGIN) -> dict:
+  """The claim "A kind B" (kind '>', '≥' or '≈') judged in three words on seeds paired by index.
+
+  '>' and '≥' claim a direction (A at least as good as B): *confirmed* when the (1 − alpha)
+  interval of Δ = A − B lies above 0 (significant in the claimed direction), *contradicted* when it
+  lies below 0 (significant against), *not contradicted* otherwise. '≈' claims equivalence within
+  ±margin: *confirmed* when the interval lies inside (−margin, margin), *contradicted* when it lies
+  wholly outside [−margin, margin] (significantly different by more than the margin), *not
+  contradicted* otherwise. The test is `paired_difference(a, b, method=...)`.
+
+  Returns the `paired_difference` dict plus 'claim', 'kind', 'verdict' and 'margin' (≈ only).
+  """
+  if kind not in ('>', '≥', '≈'):
+    raise ValueError(f"kind must be '>', '≥' or '≈', got {kind!r}.")
+  test = paired_difference(a, b, method=method, alpha=alpha)
+  low, high = test['ci_low'], test['ci_high']
+  if kind == '≈':
+    word = ('confirmed' if -margin < low and high < margin else
+            'contradicted' if low > margin or high < -margin else 'not contradicted')
+  else:
+    word = 'confirmed' if low > 0 else 'contradicted' if high < 0 else 'not contradicted'
+  out = dict(claim=claim, kind=kind, verdict=word, **test)
+  if kind == '≈':
+    out['margin'] = float(margin)
+  return out
+
+
+def fmt_interval(low: float, high: float, digits: int = 2) -> str:
+  side = lambda v: ('−∞' if v < 0 else '+∞') if math.isinf(v) else f'{v:+.{digits}f}'
+  return f'[{side(low)}, {side(high)}]'
+
+
+def verdict_section(claims: list, *, what: str, alpha: float = 0.05) -> str:
+  """Markdown: a one-line tally, a table (claim, verdict, Δ, interval, p, seeds) and the test used."""
+  if not claims:
+    return f'**Ordering of the seed papers ({what}): not enough methods run to test a claim.**'
+  tally = ', '.join(f'{sum(c["verdict"] == w for c in claims)} {w}' for w in VERDICTS)
+  n = min(c['n'] for c in claims)
+  level = f'{100 * (1 - alpha):g} %'
+  table = markdown_table(
+      ('claim', 'verdict', 'Δ mean (pp)', f'{level} interval (pp)', 'p', 'seeds'),
+      [(c['claim'], c['verdict'], f"{c['delta']:+.2f}", fmt_interval(c['ci_low'], c['ci_high']),
+        f"{c['p']:.3f}" if math.isfinite(c['p']) else '—', c['n']) for c in claims])
+  margins = sorted({c['margin'] for c in claims if 'margin' in c})
+  how = (f'Verdicts from a {claims[0]["method"]} over seeds (seed i of A against seed i of B: '
+         f'same data order and probe key), Δ = A − B with its {level} interval: *confirmed* when '
+         'the interval lies on the claimed side of 0, *contradicted* when on the other side, '
+         '*not contradicted* otherwise')
+  if margins:
+    how += (f'; "≈" is confirmed when the interval lies within ±{margins[0]:g} pp and '
+            'contradicted when it lies wholly outside it')
+  how += '.'
+  if n <= 3:
+    how += (f' With {n} seeds the test has little power: only a Δ well above the seed-to-seed '
+            'spread can be confirmed, so "not contradicted" is the expected verdict for the '
+            'small differences the papers report.')
+  return '\n'.join([f'**Ordering of the seed papers ({what}): {tally}.**', '', table, '', how])
+
+
 def correlation(x, y) -> tuple[float, float]:
   """Pearson and Spearman correlation of paired values (NaN when undefined)."""
   x, y = np.asarray(x, float), np.asarray(y, float)
