@@ -8,6 +8,7 @@ under `jax.jit` or `shard_map(check_vma=True)` (JAX sums), `lax.pmean` after `ja
 `pmap` / `shard_map(check_vma=False)`. A gradient scaled by the shard count fails by a factor of 8.
 """
 import functools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -117,14 +118,15 @@ def test_habitual_reduction_under_check_vma(reduce, scale, mesh):
   idioms.close(grad, scale * _reference("nt_xent")[2], reduce.__name__)
 
 
-def test_batch_split_over_part_of_the_named_axes_fails_at_trace_time():
-  """check_vma=True, axis_name=('x', 'y') but the batch split over 'x' only: its rows would be
-  gathered 4 times over; the helpers say so instead of returning a scaled loss and gradient."""
+@pytest.mark.parametrize("in_spec,missing", [(P("x"), "['y']"), (P(), "['x', 'y']")])
+def test_batch_not_split_over_every_named_axis_fails_at_trace_time(in_spec, missing):
+  """check_vma=True, axis_name=('x', 'y') but the rows replicated over some of those axes: they
+  would be gathered as copies; the helpers say so instead of returning a wrong loss and gradient."""
   mesh = jax.make_mesh((2, 4), ("x", "y"), axis_types=(jax.sharding.AxisType.Auto,) * 2)
   z = jnp.ones((N, D))
   fn = jax.shard_map(lambda a, b: objectives.vicreg(a, b, axis_name=("x", "y"))[0], mesh=mesh,
-                     in_specs=P("x"), out_specs=P())
-  with pytest.raises(ValueError, match=r"varies over \['x'\] but not over \['y'\]"):
+                     in_specs=in_spec, out_specs=P())
+  with pytest.raises(ValueError, match=r"does not vary over " + re.escape(missing)):
     jax.jit(fn)(z, z)
 
 

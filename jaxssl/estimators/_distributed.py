@@ -20,8 +20,8 @@ that takes depends on whether JAX tracks the axis in the types:
   function, `shard_map` divides the cotangent of a `P()` output by the shard count and the result is
   exact as well. These are plain collectives.
 
-Each helper picks its path from the type of its input; an input that varies over some of the named
-axes but not all cannot be served (its rows would be gathered as duplicates) and raises.
+Each helper picks its path from the types (`tracked`); under `check_vma=True` an input that does not
+vary over every named axis cannot be served (its rows would be gathered as copies) and raises.
 """
 import jax
 
@@ -39,23 +39,23 @@ def _varying(x) -> frozenset:
 
 
 def tracked(x: jax.Array, axis_name) -> bool:
-  """Whether `x` is typed varying over `axis_name` (shard_map with check_vma=True).
+  """Whether JAX types the mapped axis here (`shard_map(check_vma=True)`), `x` varying over it.
 
-  False under `pmap` and `shard_map(check_vma=False)`, where the types record no axis. Raises a
-  ValueError if `x` varies over some of the named axes but not all.
+  False under `pmap` and `shard_map(check_vma=False)`, where the types record no axis (there even
+  `axis_index` is untyped). Where the axis is typed but `x` does not vary over every named axis
+  (batch rows replicated by `in_specs`, which a gather would duplicate), raises a ValueError.
   """
   names = axis_names(axis_name)
-  varying = _varying(x)
-  hits = [name in varying for name in names]
-  if all(hits):
-    return True
-  if not any(hits):
+  if not any(name in _varying(jax.lax.axis_index(name)) for name in names):
     return False
-  missing = [name for name, hit in zip(names, hits) if not hit]
-  raise ValueError(
-      f"axis_name={axis_name!r}: the input varies over {sorted(set(names) & set(varying))} but not "
-      f"over {missing} (shard_map in_specs that do not split the batch over every named axis). "
-      "Pass axis_name= only the axes the batch is split over, or split the batch over all of them.")
+  missing = [name for name in names if name not in _varying(x)]
+  if missing:
+    raise ValueError(
+        f"axis_name={axis_name!r}: inside shard_map(check_vma=True) the batch must be split over "
+        f"every named axis, but the input {jax.typeof(x)} does not vary over {missing} (its rows "
+        f"are replicated there and would be gathered as copies). Split the batch over them in "
+        f"in_specs, e.g. P({names!r}), or leave them out of axis_name.")
+  return True
 
 
 def global_sum(t: jax.Array, axis_name) -> jax.Array:
