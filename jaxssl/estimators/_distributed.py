@@ -18,7 +18,7 @@ that takes depends on whether JAX tracks the axis in the types:
   a replicated parameter is N_shards × its share, and `lax.pmean` of the parameter gradients (the
   Flax / BYOL / DDP idiom) gives the single-device gradient. With `jax.grad` outside the mapped
   function, `shard_map` divides the cotangent of a `P()` output by the shard count and the result is
-  exact as well. These are plain collectives.
+  exact as well. The helpers use plain collectives there.
 
 Each helper picks its path from the types (`tracked`); under `check_vma=True` an input that does not
 vary over every named axis cannot be served (its rows would be gathered as copies) and raises.
@@ -91,9 +91,9 @@ def replicated(value: jax.Array, axis_name) -> jax.Array:
 
   Tracked: the result is typed device-invariant (so it can be returned with `out_specs=P()`);
   there the transpose of `psum` is a copy, so `psum(v − sg(v))` carries the gradient through
-  unchanged. Untracked: `value` is returned as is.
+  unchanged. Untracked, or already invariant: `value` is returned as is.
   """
-  if not tracked(value, axis_name):
+  if not all(name in _varying(value) for name in axis_names(axis_name)):
     return value
   return sg(jax.lax.pmax(sg(value), axis_name)) + jax.lax.psum(value - sg(value), axis_name)
 
