@@ -46,8 +46,11 @@ their slice of the single-device gradient, with no collective in the backward pa
 transposes (`all_gather` → reduce-scatter, `psum` → `psum`) make each shard's gradient that of the
 sum of all shards' copies of the loss, N_shards times its share, which `pmean` turns into the
 single-device gradient. So under `pmap`, `jax.grad` w.r.t. the *local embeddings* is N_shards × their
-slice; that is the gradient of the sum of the copies, consistent with `pmean` downstream. A batch
-typed varying over some of the named axes but not all raises a ValueError at trace time.
+slice; that is the gradient of the sum of the copies, consistent with `pmean` downstream (and with
+`jax.grad` outside of a loss returned per shard, `out_specs=P(axis)`, then averaged). Under
+`check_vma=True` a batch not split over every named axis (rows replicated by `in_specs`) raises a
+ValueError at trace time; `pmap` and `check_vma=False` cannot tell, so name only the axes the batch
+is split over.
 
 The loss, metrics and new states are the same on every shard; under `shard_map(check_vma=True)`
 they are typed replicated, so `out_specs=P()` works. Objectives that need the whole batch (all but
