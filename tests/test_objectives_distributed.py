@@ -118,6 +118,23 @@ def test_habitual_reduction_under_check_vma(reduce, scale, mesh):
   idioms.close(grad, scale * _reference("nt_xent")[2], reduce.__name__)
 
 
+@pytest.mark.parametrize("mode", ["shard_map_vma", "shard_map_novma", "pmap"])
+def test_per_shard_losses_averaged_outside(mode, mesh):
+  """jax.grad outside of a loss returned per shard (out_specs=P('b'), or pmap) and then averaged,
+  as the docs say: the single-device gradient in each mapping."""
+  loss, w, data = _case("byol")
+  per_shard = lambda w, *local: loss(w, local, "b")[0][None]
+  if mode == "pmap":
+    mapped = jax.pmap(per_shard, axis_name="b", in_axes=(None,) + (0,) * len(data))
+    data = [x.reshape(DEVICES, -1, D_IN) for x in data]
+  else:
+    mapped = jax.shard_map(per_shard, mesh=mesh, in_specs=(P(),) + (P("b"),) * len(data),
+                           out_specs=P("b"), check_vma=mode == "shard_map_vma")
+    data = [jax.device_put(x, NamedSharding(mesh, P("b"))) for x in data]
+  grad = jax.jit(jax.grad(lambda w, *data: jnp.mean(mapped(w, *data))))(w, *data)
+  idioms.close(grad, _reference("byol")[2], mode)
+
+
 @pytest.mark.parametrize("in_spec,missing", [(P("x"), "['y']"), (P(), "['x', 'y']")])
 def test_batch_not_split_over_every_named_axis_fails_at_trace_time(in_spec, missing):
   """check_vma=True, axis_name=('x', 'y') but the rows replicated over some of those axes: they
