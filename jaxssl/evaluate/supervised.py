@@ -5,8 +5,17 @@ same encoder architecture, the view-1 augmentation of the config, the config's o
 rate schedule, batch size and data order, trained with softmax cross-entropy
 L = −(1/B) Σ_i log softmax(W h(aug(x_i)) + b)_{y_i}, then evaluated on the un-augmented (only
 normalised) test images in inference mode.
+
+`train_supervised` can also hold out part of the training split, measure the held-out
+cross-entropy and top-1 after every epoch, keep the parameters of the best epoch and stop early
+when the held-out top-1 has not improved for `patience` epochs: a baseline trained to convergence
+with its own number of epochs (the learning-rate schedule spans them), whose loss curve
+(`SupervisedResult.curve`) shows it converged.
 """
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
@@ -27,25 +36,48 @@ def _top_k(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
   return float(np.mean(np.any(top == labels[:, None], axis=1)) * 100.0)
 
 
-def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | None = None,
-                        seed: int = 0) -> dict:
-  """Trains the config's encoder + a linear head on the labels; returns test accuracies (%).
+def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+  """Mean softmax cross-entropy (nats) of float logits against integer labels."""
+  logits = np.asarray(logits, np.float64)
+  shifted = logits - logits.max(axis=1, keepdims=True)
+  log_norm = np.log(np.exp(shifted).sum(axis=1))
+  return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
 
-  Args:
-    config: a run config (`jaxssl.default_config`): model.encoder/encoder_kwargs/dtype,
-      augment.view1, optimizer, batch_size, epochs, num_classes, eval.batch_size are used.
-    train_arrays, test_arrays: (images (N, H, W, C) uint8, integer labels (N,)).
-    epochs: training epochs (default `config.epochs`).
-    seed: initialisation, data order and augmentation seed.
 
-  Returns:
-    {'supervised_top1': %, 'supervised_top5': %} on the test set, plus 'supervised_epochs' and
-    'supervised_train_loss' (mean cross-entropy, nats, over the last epoch's steps).
+@dataclasses.dataclass
+class SupervisedResult:
+  """What `train_supervised` measured. Accuracies in %, losses in nats (mean cross-entropy).
+
+  curve: one dict per epoch run -- epoch (epochs done, fractional for a last partial epoch),
+    train_loss (mean over that epoch's steps) and, with a held-out part, holdout_loss and
+    holdout_top1 of the parameters at the end of that epoch.
+  best_epoch: the epoch whose parameters were evaluated on the test set (the last one without a
+    held-out part). stopped_early: training stopped before `epochs` because the held-out top-1
+    had not improved for `patience` epochs.
   """
-  (images, labels), (test_images, test_labels) = train_arrays, test_arrays
-  images, labels = np.asarray(images), np.asarray(labels)
-  test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)
-  check_images(images, config)
+  test_top1: float
+  test_top5: float
+  epochs: float
+  epochs_run: float
+  best_epoch: float
+  train_loss: float
+  curve: list
+  num_train: int
+  num_holdout: int
+  stopped_early: bool
+  holdout_top1: float = math.nan
+
+  def summary(self) -> dict:
+    """The scalars `jaxssl evaluate --supervised-baseline` merges into summary.json."""
+    out = {'supervised_top1': self.test_top1, 'supervised_top5': self.test_top5,
+           'supervised_epochs': self.epochs, 'supervised_train_loss': self.train_loss}
+    if self.num_holdout:
+      out.update(supervised_best_epoch=self.best_epoch, supervised_epochs_run=self.epochs_run,
+                 supervised_holdout_top1=self.holdout_top1)
+    return out
+
+
+def _check_labels(config, images, labels, test_images, test_labels) -> None:
   for name, x, y in (('train', images, labels), ('test', test_images, test_labels)):
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
       raise ValueError(f'{name} labels must be integers of shape ({len(x)},) to match the images '
@@ -53,9 +85,48 @@ def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | No
     if len(y) and (y.min() < 0 or y.max() >= config.num_classes):
       raise ValueError(f'{name} labels must lie in [0, num_classes={config.num_classes}), found '
                        f'[{y.min()}, {y.max()}]; set --config.num_classes.')
+
+
+def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None = None,
+                     seed: int = 0, holdout: float = 0.0,
+                     patience: int | None = None) -> SupervisedResult:
+  """Trains the config's encoder + a linear head on the labels; evaluates it on the test set.
+
+  Args:
+    config: a run config (`jaxssl.default_config`): model.encoder/encoder_kwargs/dtype,
+      augment.view1, optimizer, batch_size, num_classes, eval.batch_size are used; the learning-rate
+      schedule (warm-up, cosine) spans `epochs`.
+    train_arrays, test_arrays: (images (N, H, W, C) uint8, integer labels (N,)).
+    epochs: training epochs (default `config.epochs`); with `patience`, the most epochs.
+    seed: initialisation, held-out split, data order and augmentation seed.
+    holdout: fraction of the training images held out (chosen at random by `seed`, not trained
+      on) to measure the model after every epoch; the test set is evaluated with the parameters
+      of the epoch with the best held-out top-1 (ties: the earlier epoch). 0: no held-out part,
+      the last parameters are evaluated.
+    patience: with `holdout`, stop after this many epochs without a better held-out top-1.
+  """
+  (images, labels), (test_images, test_labels) = train_arrays, test_arrays
+  images, labels = np.asarray(images), np.asarray(labels)
+  test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)
+  _check_labels(config, images, labels, test_images, test_labels)
   epochs = config.epochs if epochs is None else epochs
   if not epochs > 0:
     raise ValueError(f'epochs must be > 0, found {epochs}.')
+  if not 0 <= holdout < 1:
+    raise ValueError(f'holdout must be a fraction in [0, 1), found {holdout}.')
+  if patience is not None and (not holdout or patience < 1):
+    raise ValueError(f'patience (found {patience}) needs holdout > 0 (found {holdout}) and must '
+                     'be >= 1 epoch: early stopping watches the held-out accuracy.')
+  num_holdout = int(round(holdout * len(images)))
+  if holdout and not 0 < num_holdout < len(images):
+    raise ValueError(f'holdout={holdout} of {len(images)} training images leaves '
+                     f'{num_holdout} held out; choose a fraction that holds out some but not all.')
+  if num_holdout:
+    order = np.random.default_rng(seed).permutation(len(images))
+    held, kept = order[:num_holdout], np.sort(order[num_holdout:])
+    holdout_images, holdout_labels = images[held], labels[held]
+    images, labels = images[kept], labels[kept]
+  check_images(images, config)
   config = config.copy_and_resolve_references()
   config.epochs = float(epochs)
 
@@ -89,22 +160,58 @@ def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | No
     updates, opt_state = tx.update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), batch_stats, opt_state), loss
 
+  def logits_of(variables, x):
+    return extract_features(model, variables, x, view=view, batch_size=config.eval.batch_size,
+                            mesh=mesh, projector=True)[1]
+
   step = jax.jit(step, donate_argnums=0)
   carry = jax.device_put((params, batch_stats, opt_state), replicated(mesh))
   device_images = jax.device_put(images, replicated(mesh))
   device_labels = jax.device_put(labels.astype(np.int32), replicated(mesh))
-  for i in range(total_steps):
-    if i % steps_per_epoch == 0:
-      order = batch_indices(seed, i // steps_per_epoch, len(images), config.batch_size)
-      losses = []
-    carry, loss = step(carry, device_images, device_labels, order[i % steps_per_epoch],
-                       jax.random.fold_in(rng, i))
-    losses.append(loss)
-  params, batch_stats, _ = carry
-  _, logits = extract_features(model, {'params': params, 'batch_stats': batch_stats}, test_images,
-                               view=view, batch_size=config.eval.batch_size, mesh=mesh,
-                               projector=True)
-  return {'supervised_top1': _top_k(logits, test_labels, 1),
-          'supervised_top5': _top_k(logits, test_labels, 5),
-          'supervised_epochs': float(epochs),
-          'supervised_train_loss': float(np.mean(jax.device_get(losses)))}
+  curve, best, best_top1, since_best, done = [], None, -math.inf, 0, 0
+  while done < total_steps:
+    epoch = done // steps_per_epoch
+    order = batch_indices(seed, epoch, len(images), config.batch_size)
+    losses = []
+    for i in range(min(steps_per_epoch, total_steps - done)):
+      carry, loss = step(carry, device_images, device_labels, order[i],
+                         jax.random.fold_in(rng, done + i))
+      losses.append(loss)
+    done += len(losses)
+    point = {'epoch': done / steps_per_epoch,
+             'train_loss': float(np.mean(jax.device_get(losses)))}
+    if num_holdout:
+      current = {'params': carry[0], 'batch_stats': carry[1]}
+      logits = logits_of(current, holdout_images)
+      point.update(holdout_loss=_cross_entropy(logits, holdout_labels),
+                   holdout_top1=_top_k(logits, holdout_labels, 1))
+      if point['holdout_top1'] > best_top1:
+        best, best_top1, since_best = (jax.device_get(current), point), point['holdout_top1'], 0
+      else:
+        since_best += 1
+    curve.append(point)
+    if patience is not None and since_best >= patience:
+      break
+  if best is None:  # no held-out part: the last parameters
+    best = ({'params': carry[0], 'batch_stats': carry[1]}, curve[-1])
+  logits = logits_of(best[0], test_images)
+  return SupervisedResult(
+      test_top1=_top_k(logits, test_labels, 1), test_top5=_top_k(logits, test_labels, 5),
+      epochs=float(epochs), epochs_run=curve[-1]['epoch'], best_epoch=best[1]['epoch'],
+      train_loss=best[1]['train_loss'], curve=curve, num_train=len(images),
+      num_holdout=num_holdout, stopped_early=done < total_steps,
+      holdout_top1=best[1].get('holdout_top1', math.nan))
+
+
+def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | None = None,
+                        seed: int = 0, holdout: float = 0.0, patience: int | None = None) -> dict:
+  """`train_supervised`'s scalars: the form `jaxssl evaluate --supervised-baseline` reports.
+
+  Returns:
+    {'supervised_top1': %, 'supervised_top5': %} on the test set, plus 'supervised_epochs' and
+    'supervised_train_loss' (mean cross-entropy, nats, over the evaluated epoch's steps); with a
+    held-out part also 'supervised_best_epoch', 'supervised_epochs_run' and
+    'supervised_holdout_top1'.
+  """
+  return train_supervised(config, train_arrays, test_arrays, epochs=epochs, seed=seed,
+                          holdout=holdout, patience=patience).summary()
