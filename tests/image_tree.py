@@ -5,6 +5,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from helpers import tiny_config
+
 CLASSES = ('cat', 'dog', 'eel')
 
 
@@ -66,3 +68,10 @@ def write_image_tree(root, *, per_class=(6, 2), corrupt=False, seed=0, size=None
     (root / 'train' / CLASSES[1] / 'truncated.jpg').write_bytes(good[:len(good) // 3])
     (root / 'train' / CLASSES[2] / 'notes.txt').write_text('not an image')
   return written
+
+
+def image_config(data_dir, *overrides, dataset='tiny_tree'):
+  """The tiny config streaming an image-folder data set: CIFAR's 32x32 views, batch 8, 3 classes."""
+  return tiny_config('input_pipeline="grain"', f'data_dir="{data_dir}"', f'dataset="{dataset}"',
+                     'augment.view1="cifar_view1"', 'augment.view2="cifar_view2"', 'batch_size=8',
+                     'num_classes=3', 'test_split="validation"', 'eval.knn_k=(3,)', *overrides)

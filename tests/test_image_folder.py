@@ -17,8 +17,7 @@ from jaxssl.data import builders, image_folder, images, input_pipeline, loader
 from jaxssl.train import setup
 from jaxssl.train.mesh import make_mesh
 
-from helpers import tiny_config
-from image_tree import CLASSES, class_image, jpeg_bytes, write_image_tree
+from image_tree import CLASSES, class_image, image_config, jpeg_bytes, write_image_tree
 import torch_compat
 
 tfds.disable_progress_bar()
@@ -34,10 +33,7 @@ def tree(tmp_path_factory):
   return root / 'images', data_dir, written
 
 
-def _config(data_dir, *overrides, dataset='tiny_tree'):
-  return tiny_config('input_pipeline="grain"', f'data_dir="{data_dir}"', f'dataset="{dataset}"',
-                     'augment.view1="cifar_view1"', 'augment.view2="cifar_view2"', 'batch_size=8',
-                     'num_classes=3', 'test_split="validation"', 'eval.knn_k=(3,)', *overrides)
+_config = image_config
 
 
 # ------------------------------------------------------------------------------------- prepare
