@@ -15,7 +15,6 @@ Loading an export imports Flax and the encoder definitions only: no optax, no tr
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -85,6 +84,10 @@ class Encoder:
     self._forward = jax.jit(self._features)
     self._project = jax.jit(lambda v, hv, x: self.head.apply(hv, self._features(v, x), train=False))
 
+  def normalize(self, images) -> jax.Array:
+    """Images as the encoder saw them at pretraining: uint8 -> [0, 1], then the run's mean / std."""
+    return normalize_batch(jnp.asarray(images), self._view)
+
   def _features(self, variables, images):
     x = normalize_batch(images, self._view)
     return self.module.apply(variables, x, train=False).astype(jnp.float32)
@@ -97,17 +100,33 @@ class Encoder:
                        f'(NHWC, uint8 in [0, 255] or float in [0, 1]), got '
                        f'{tuple(np.shape(images))}.')
 
-  def apply(self, images) -> jax.Array:
-    """Features (N, feature_dim) float32 of images (N, H, W, C): uint8, or float in [0, 1]."""
-    self._check(images)
-    return self._forward(self.variables, jnp.asarray(images))
+  def apply(self, images, *, batch_size: int = 1000) -> jax.Array:
+    """Features (N, feature_dim) float32 of images (N, H, W, C): uint8, or float in [0, 1].
 
-  def project(self, images) -> jax.Array:
+    More than `batch_size` images go through in batches of `batch_size` (the last one padded, so
+    that one compilation serves them all), as in the evaluation's `extract_features`.
+    """
+    return self._batched(lambda x: self._forward(self.variables, x), images, batch_size)
+
+  def project(self, images, *, batch_size: int = 1000) -> jax.Array:
     """Projector outputs z (the embeddings the objective saw); needs an export with `--head`."""
     if self.head is None:
       raise ValueError('This export has no projector: export it with `jaxssl export --head`.')
+    return self._batched(lambda x: self._project(self.variables, self.head_variables, x), images,
+                         batch_size)
+
+  def _batched(self, forward, images, batch_size: int) -> jax.Array:
     self._check(images)
-    return self._project(self.variables, self.head_variables, jnp.asarray(images))
+    if len(images) <= batch_size:
+      return forward(jnp.asarray(images))
+    outputs = []
+    for start in range(0, len(images), batch_size):
+      chunk = np.asarray(images[start:start + batch_size])
+      pad = batch_size - len(chunk)
+      if pad:
+        chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
+      outputs.append(forward(chunk)[:batch_size - pad])
+    return jnp.concatenate(outputs)
 
   def __repr__(self):
     return (f'Encoder({self.spec["encoder"]}, {self.spec.get("feature_dim")} features, '

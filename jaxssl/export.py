@@ -15,23 +15,13 @@ An export is a directory of two files, written atomically (into a temporary dire
 * `variables.safetensors`: the encoder's parameters and batch statistics (`--head`: the projector's
   too). `--format jax`: the Flax variables tree flattened with '/'-joined keys
   (`params/encoder/Conv_0/kernel`, `batch_stats/encoder/BatchNorm_0/mean`). `--format torch`: a
-  `state_dict` with torchvision's keys and layouts (conv weights OIHW; BatchNorm `weight`, `bias`,
-  `running_mean`, `running_var`, `num_batches_tracked`; no `fc`), for `resnet18` / `resnet50`:
-
-      model = torchvision.models.resnet50()
-      model.fc = torch.nn.Identity()                     # the features, as jaxssl's encoder returns
-      # stem 'cifar' (3x3 stride-1 conv, no max-pool) -- and any 1-channel input (Fashion-MNIST):
-      model.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)   # (in channels, 64, 3, 1, 1)
-      model.maxpool = torch.nn.Identity()
-      model.load_state_dict(safetensors.torch.load_file('DIR/variables.safetensors'))
-      model.eval()       # features = model(images_nchw), images normalised as encoder.json says
-
-  The ConvNet and the ViTs have no torchvision counterpart (the ViT differs from timm's in its GELU,
-  tanh-approximate here, and its separate q/k/v projections): `--format torch` refuses them.
+  `state_dict` with torchvision's keys and layouts for `resnet18` / `resnet50` (conv weights OIHW;
+  BatchNorm `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`; no `fc`): how a
+  PyTorch user loads it, the CIFAR stem's one-line change included, is in docs/api/export.md. The
+  ConvNet and the ViTs have no torchvision counterpart: `--format torch` refuses them.
 
 `jaxssl.load_encoder(DIR)` reads either format.
 """
-import json
 import logging
 import shutil
 import tempfile
@@ -203,18 +193,25 @@ _BN = (('params', 'scale', 'weight'), ('params', 'bias', 'bias'),
        ('batch_stats', 'mean', 'running_mean'), ('batch_stats', 'var', 'running_var'))
 
 
+def _key_pairs(spec: dict, has_downsample):
+  """(jax key, torch key, whether a conv kernel) of every array torchvision's ResNet holds."""
+  for kind, path, name in _torch_modules(spec, has_downsample):
+    if kind == 'conv':
+      yield f'params/encoder/{path}/kernel', f'{name}.weight', True
+    else:
+      for collection, flax_name, torch_name in _BN:
+        yield f'{collection}/encoder/{path}/{flax_name}', f'{name}.{torch_name}', False
+
+
 def to_torch(spec: dict, flat: dict) -> dict:
   """A flat jax-format dict (see `flatten`) -> torchvision's `state_dict` (NumPy arrays)."""
   has = lambda fb, _, c: f'params/encoder/{fb}/Conv_{c}/kernel' in flat
   out = {}
-  for kind, path, name in _torch_modules(spec, has):
-    if kind == 'conv':  # HWIO -> OIHW
-      out[f'{name}.weight'] = np.ascontiguousarray(
-          flat[f'params/encoder/{path}/kernel'].transpose(3, 2, 0, 1))
-    else:
-      for collection, flax_name, torch_name in _BN:
-        out[f'{name}.{torch_name}'] = flat[f'{collection}/encoder/{path}/{flax_name}']
-      out[f'{name}.num_batches_tracked'] = np.zeros((), np.int64)
+  for jax_key, torch_key, kernel in _key_pairs(spec, has):  # kernels HWIO -> OIHW
+    out[torch_key] = np.ascontiguousarray(flat[jax_key].transpose(3, 2, 0, 1) if kernel
+                                          else flat[jax_key])
+    if torch_key.endswith('.running_var'):  # torchvision's BatchNorm2d buffer (unused in eval)
+      out[torch_key.replace('running_var', 'num_batches_tracked')] = np.zeros((), np.int64)
   return out
 
 
@@ -223,13 +220,9 @@ def from_torch(spec: dict, state_dict: dict) -> dict:
   has = lambda _, tb, __: f'{tb}.downsample.0.weight' in state_dict
   flat = {}
   try:
-    for kind, path, name in _torch_modules(spec, has):
-      if kind == 'conv':  # OIHW -> HWIO
-        flat[f'params/encoder/{path}/kernel'] = np.ascontiguousarray(
-            state_dict[f'{name}.weight'].transpose(2, 3, 1, 0))
-      else:
-        for collection, flax_name, torch_name in _BN:
-          flat[f'{collection}/encoder/{path}/{flax_name}'] = state_dict[f'{name}.{torch_name}']
+    for jax_key, torch_key, kernel in _key_pairs(spec, has):  # kernels OIHW -> HWIO
+      value = state_dict[torch_key]
+      flat[jax_key] = np.ascontiguousarray(value.transpose(2, 3, 1, 0) if kernel else value)
   except KeyError as error:
     raise ExportFormatError(f'The torch state_dict lacks {error} for {spec["encoder"]}: not an '
                             'export of this encoder.') from None

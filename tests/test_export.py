@@ -26,8 +26,8 @@ from jaxssl.evaluate.features import extract_features
 from jaxssl.export import (NoTorchCounterpartError, export, flatten, from_torch, spec_from_config,
                            write_export)
 from jaxssl.models import make_encoder
-from jaxssl.train import pretrain
-from jaxssl.train.loop import view_config
+from jaxssl.train import checkpoint as ckpt, pretrain
+from jaxssl.train.loop import setup, view_config
 from jaxssl.train.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
@@ -63,6 +63,7 @@ def test_load_encoder_gives_the_evaluation_features_bit_for_bit(run, exported):
     assert features.dtype == np.float32 and features.shape == h.shape
     np.testing.assert_array_equal(features, h)
   encoder = jaxssl.load_encoder(exported)
+  np.testing.assert_array_equal(np.asarray(encoder.apply(images, batch_size=16)), h)  # 16+16+8
   # The projector runs as a separate jit from the encoder here: float rounding only.
   np.testing.assert_allclose(np.asarray(encoder.project(images)), z, rtol=1e-5, atol=1e-6)
   # Float images in [0, 1] are the same input as uint8 ones.
@@ -107,6 +108,22 @@ def test_export_is_atomic_and_replaces_only_an_export(run, exported, tmp_path):
   with pytest.raises(FileExistsError, match='not a jaxssl export'):
     export(run[0], other)
   assert sorted(p.name for p in other.iterdir()) == ['notes.txt']
+
+
+def test_export_of_the_ema_target_network(tmp_path):
+  """A BYOL state whose EMA target differs from the online network: --which picks one."""
+  config = tiny_config('objective.name="byol"', 'model.predictor=(32, 32)')
+  state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays(64, seed=0))['state']
+  state = state.replace(target_params=jax.tree.map(lambda x: x + 1.0, state.params))
+  manager = ckpt.make_manager(tmp_path, async_save=False)
+  ckpt.save(manager, 0, state, to_json_dict(config))
+  manager.close()
+  for which, params in (('online', state.params), ('target', state.target_params)):
+    encoder = jaxssl.load_encoder(export(tmp_path, tmp_path / which, which=which))
+    assert encoder.spec['which'] == which and encoder.spec['objective'] == 'byol'
+    for got, want in zip(jax.tree.leaves(encoder.variables['params']),
+                         jax.tree.leaves(params['encoder'])):
+      np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
 # -- PyTorch ---------------------------------------------------------------------------------------
