@@ -125,6 +125,8 @@ def np_vicreg_entropy(z1, z2, entropy="logdet", sim=25.0):
   inv = np.mean((z1 - z2) ** 2)
   beta = 32.0 if entropy == "logdet" else 1.0
   h1, h2 = np_entropy(z1, entropy, beta=beta), np_entropy(z2, entropy, beta=beta)
+  if entropy != "logdet":  # logged and optimised in excess of one component N(0, σ²I), σ = 1
+    h1, h2 = h1 - d / 2 * np.log(2 * np.pi * np.e), h2 - d / 2 * np.log(2 * np.pi * np.e)
   penalty = 25.0 * (h1 + h2) / d if entropy == "logdet" else 10.0 * (h1 + h2)
   return sim * inv - penalty, {"invariance": inv, "entropy_1": h1, "entropy_2": h2}
 

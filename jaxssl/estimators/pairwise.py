@@ -79,6 +79,16 @@ def _pairwise_bound_jit(z, sigma, scale, axis_name):
   return value if axis_name is None else dist.replicated(value, axis_name)
 
 
+def component_entropy(dim: int, sigma) -> jax.Array:
+  """Entropy (nats) of one mixture component N(z_i, σ²I_D): (D/2)·log(2πeσ²).
+
+  Both pairwise bounds equal this constant plus a part in [0, log N] that depends on the
+  embeddings (0 when every row is the same point, log N when they are far apart on the scale σ);
+  subtract it to log or plot what moves (1460 nats of constant at D = 512, σ = 1).
+  """
+  return 0.5 * dim * jnp.log(2 * jnp.pi * jnp.e * jnp.square(sigma))
+
+
 def pairwise_kl_entropy(z: jax.Array, sigma: float = 1.0, *, axis_name=None) -> jax.Array:
   """Upper bound on the entropy (nats) of the mixture (1/N) Σ_i N(z_i, σ²I), from pairwise KL.
 

@@ -17,7 +17,8 @@ from jaxssl.estimators.critic_bounds import infonce
 from jaxssl.estimators.gaussian import gaussian_entropy
 from jaxssl.estimators.knn import kl_entropy, ksg_mi
 from jaxssl.estimators.logdet import logdet_entropy
-from jaxssl.estimators.pairwise import pairwise_bd_entropy, pairwise_kl_entropy
+from jaxssl.estimators.pairwise import (component_entropy, pairwise_bd_entropy,
+                                       pairwise_kl_entropy)
 
 
 def _check(z, name="z", min_rows=1):
@@ -197,7 +198,7 @@ def pairwise_excess_entropy(z, sigma, *, bound: str) -> jax.Array:
   the same point, log N when the rows are far apart on the scale σ.
   """
   estimator = {"kl": pairwise_kl_entropy, "bd": pairwise_bd_entropy}[bound]
-  return estimator(z, sigma) - 0.5 * z.shape[1] * jnp.log(2 * jnp.pi * jnp.e * sigma**2)
+  return estimator(z, sigma) - component_entropy(z.shape[1], sigma)
 
 
 def covariance_rank(z) -> jax.Array:
