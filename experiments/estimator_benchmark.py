@@ -10,13 +10,24 @@ the bias and variance of the non-parametric estimators versus N and d.
    (leave-one-out) and Gaussian entropy on N(0, I_d), for d ∈ {1, 2, 5, 10} and several N,
    `repeats` independent data sets each (vmapped): mean bias and standard deviation.
 
-Writes `staircase.png`, `nonparametric.png` and `results.md` to `--out`
-(default experiments/results/estimators/).
+3. `--suite`: the Beyond Normal suite (Czyż et al., NeurIPS 2023; `tasks.beyond_normal_tasks()`,
+   39 tasks with d <= 25), N = 5000, coordinates standardised, `--seeds` data sets per task, every
+   estimator: KSG (max-norm and Euclidean), Gaussian, Gaussian copula, KSG on the copula's normal
+   scores, held-out critic bounds through `train_critic` (InfoNCE, NWJ, DV, SMILE; concatenated
+   16-8 critic), and `estimate_mi(method='auto')`. A task counts as solved when the mean over seeds
+   is within ×1.5 of the true MI (the benchmark's criterion). Values are appended to `suite.json`
+   (so a run can be split with `--estimators`); `suite.md` and `suite_heatmap.png` are rebuilt
+   from it.
+
+Writes `staircase.png`, `nonparametric.png` and `results.md` (or, with `--suite`, `suite.json`,
+`suite.md`, `suite_heatmap.png`) to `--out` (default experiments/results/estimators/).
 
   python experiments/estimator_benchmark.py          # full (≈ 10 min on a busy 2-core CPU)
-  python experiments/estimator_benchmark.py --tiny   # seconds; run by the tests
+  python experiments/estimator_benchmark.py --suite  # the Beyond Normal suite
+  python experiments/estimator_benchmark.py --tiny   # seconds; run by the tests (both parts)
 """
 import argparse
+import json
 import os
 import time
 
@@ -67,10 +78,11 @@ def run_staircase(cfg, key):
   for i, label in enumerate(cfg["estimators"]):
     name = CRITIC_ESTIMATORS[label]
     start = time.perf_counter()
-    _, curve = est.train_critic(jax.random.fold_in(key, i), sample, critic, name,
-                                steps=cfg["steps"], batch_size=cfg["batch"], lr=cfg["lr"],
-                                eval_batches=1)
-    curves[label] = np.asarray(curve)
+    fit = est.train_critic(jax.random.fold_in(key, i), sample, critic, name,
+                           steps=cfg["steps"], batch_size=cfg["batch"], lr=cfg["lr"],
+                           eval_every=cfg["steps"] // len(STAGES), patience=None,
+                           eval_size=cfg["batch"])
+    curves[label] = np.asarray(fit.train_curve)
     print(f"  {label:<12} {time.perf_counter() - start:6.1f} s", flush=True)
   return truth, curves
 
@@ -199,18 +211,187 @@ def write_markdown(path, cfg, truth, curves, rows, mode):
     f.write("\n".join(lines) + "\n")
 
 
+# ---------------------------------------------------------------------------------------------
+# 3. The Beyond Normal suite
+# ---------------------------------------------------------------------------------------------
+# The critic budget of the suite run (the CPU allows ~2 s per fit: 4 bounds × 39 tasks × 3 seeds).
+SUITE_CRITIC = dict(batch_size=128, steps=600, eval_every=100, patience=2, val_fraction=0.1,
+                    test_fraction=0.2, lr=3e-3)
+TINY_CRITIC = dict(batch_size=32, steps=40, eval_every=20, patience=2, val_fraction=0.2,
+                   test_fraction=0.2, lr=3e-3)
+
+
+def _critic(name, budget):
+  return lambda key, x, y: est.train_critic(key, (x, y), estimator=name, **budget).estimate
+
+
+def suite_estimators(budget):
+  """name -> fn(key, x, y) -> value, or -> dict of values (several rows from one call)."""
+  def auto(key, x, y):
+    del key
+    out = est.estimate_mi(x, y)
+    return {"auto": out.value, "Gaussian copula": out.candidates["copula"],
+            "KSG on copula scores (Eucl.)": out.candidates["ksg_copula"],
+            "KSG of the score norms": out.candidates["ksg_norms"],
+            "auto picked": out.method}
+  return {
+      "KSG (k=3)": lambda key, x, y: est.ksg_mi(x, y),
+      "KSG Euclidean (k=3)": lambda key, x, y: est.ksg_mi(x, y, metric="euclidean"),
+      "Gaussian": lambda key, x, y: est.gaussian_mi(x, y, bias_correction=True),
+      "auto": auto,  # also gives the rows of its three candidates
+      "InfoNCE critic": _critic("infonce", budget),
+      "NWJ critic": _critic("nwj", budget),
+      "DV critic": _critic("dv", budget),
+      "SMILE critic (τ=5)": _critic("smile", budget),
+  }
+
+
+SUITE_ORDER = ("KSG (k=3)", "KSG Euclidean (k=3)", "Gaussian", "Gaussian copula",
+               "KSG on copula scores (Eucl.)", "KSG of the score norms", "InfoNCE critic", "NWJ critic", "DV critic",
+               "SMILE critic (τ=5)", "auto")
+
+
+ALL_SUITE = ",".join(suite_estimators(SUITE_CRITIC))
+TINY_SUITE = ("KSG (k=3)", "Gaussian", "auto", "InfoNCE critic")  # --tiny: one critic bound
+
+
+def run_suite(out, *, n, seeds, names, tiny, fresh):
+  path = os.path.join(out, "suite.json")
+  rows = [] if fresh or not os.path.exists(path) else json.load(open(path))["rows"]
+  rows = [r for r in rows if r["source"] not in names]  # the estimators named are recomputed
+  all_tasks = est.tasks.beyond_normal_tasks()
+  task_list = (all_tasks[0], all_tasks[18], all_tasks[10]) if tiny else all_tasks
+  fns = suite_estimators(TINY_CRITIC if tiny else SUITE_CRITIC)
+  for name in names:
+    start = time.perf_counter()
+    for task in task_list:
+      for seed in range(seeds):
+        x, y = task.sample(jax.random.key(1000 * seed + 7), n)
+        t0 = time.perf_counter()
+        values = fns[name](jax.random.key(seed), x, y)
+        seconds = time.perf_counter() - t0
+        values = values if isinstance(values, dict) else {name: values}
+        picked = values.pop("auto picked", None)
+        for est_name, v in values.items():
+          rows.append(dict(task=task.name, family=task.family, mi=task.mi, estimator=est_name,
+                           source=name, seed=seed, value=float(v), seconds=seconds,
+                           **({"picked": picked} if est_name == "auto" else {})))
+      print(f"    {task.name:<52} {time.perf_counter() - start:7.1f} s", flush=True)
+    print(f"  {name:<22} {time.perf_counter() - start:7.1f} s", flush=True)
+    with open(path + ".tmp", "w") as f:  # after each estimator: a run can be resumed
+      json.dump({"n": n, "rows": rows}, f, indent=0)
+    os.replace(path + ".tmp", path)
+  return rows
+
+
+def summarise_suite(rows):
+  """{estimator: {task: (mean, true)}} and per-estimator scores."""
+  means = {}
+  for r in rows:
+    means.setdefault(r["estimator"], {}).setdefault(r["task"], [r["mi"], []])[1].append(r["value"])
+  summary = {}
+  for name, per_task in means.items():
+    rel = {t: (np.mean(v) - mi) / mi for t, (mi, v) in per_task.items()}
+    ratio_ok = [np.mean(v) > 0 and max(np.mean(v) / mi, mi / np.mean(v)) <= 1.5
+                for mi, v in per_task.values()]
+    summary[name] = dict(n_tasks=len(per_task), x15=int(sum(ratio_ok)),
+                         p10=int(sum(abs(e) <= 0.1 for e in rel.values())),
+                         median=float(np.median(np.abs(list(rel.values())))), rel=rel,
+                         seeds=max(len(v) for _, v in per_task.values()))
+  return summary
+
+
+def plot_suite(summary, task_names, path):
+  names = [e for e in SUITE_ORDER if e in summary]
+  grid = np.array([[summary[e]["rel"].get(t, np.nan) for e in names] for t in task_names])
+  fig, ax = plt.subplots(figsize=(1.0 * len(names) + 4, 0.28 * len(task_names) + 1.6))
+  im = ax.imshow(np.clip(grid, -1, 1), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+  for i in range(grid.shape[0]):
+    for j in range(grid.shape[1]):
+      if np.isfinite(grid[i, j]):
+        ax.text(j, i, f"{100 * grid[i, j]:.0f}", ha="center", va="center", fontsize=6)
+  ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=7)
+  ax.set_yticks(range(len(task_names)), task_names, fontsize=6)
+  fig.colorbar(im, ax=ax, label="relative error (estimate − true) / true, clipped to ±1")
+  ax.set_title("Beyond Normal suite: relative error in % (mean over seeds)", fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def write_suite(out, rows, n, wall):
+  summary = summarise_suite(rows)
+  task_names = list(dict.fromkeys(r["task"] for r in rows))
+  truth = {r["task"]: r["mi"] for r in rows}
+  plot_suite(summary, task_names, os.path.join(out, "suite_heatmap.png"))
+  names = [e for e in SUITE_ORDER if e in summary]
+  seconds = {}
+  for r in rows:
+    seconds.setdefault(r["source"], []).append(r["seconds"])
+  lines = [
+      "# Beyond Normal suite (Czyż et al., NeurIPS 2023)", "",
+      f"Generated by `python experiments/estimator_benchmark.py --suite` on "
+      f"{jax.devices()[0].platform}: N = {n}, coordinates standardised, mean over "
+      f"{max(s['seeds'] for s in summary.values())} seeds per task; last run {wall:.0f} s. "
+      "Critic bounds: `train_critic` on a concatenated 16-8 critic, "
+      f"{SUITE_CRITIC}, estimate on the held-out test part. All values in nats.", "",
+      f"| estimator | tasks within ×1.5 (of {len(task_names)}) | within 10 % | "
+      "median relative error | s per estimate |", "|---|---|---|---|---|"]
+  for e in names:
+    s = summary[e]
+    src = next(r["source"] for r in rows if r["estimator"] == e)
+    lines.append(f"| {e} | {s['x15']} | {s['p10']} | {100 * s['median']:.0f} % | "
+                 f"{np.median(seconds[src]):.2f} |")
+  lines += ["", "Mean estimate per task (true MI in the second column):", "",
+            "| task | true | " + " | ".join(names) + " | auto picked |",
+            "|---|---|" + "---|" * (len(names) + 1)]
+  picks = {}
+  for r in rows:
+    if "picked" in r:
+      picks.setdefault(r["task"], []).append(r["picked"])
+  for t in task_names:
+    cells = [f"{truth[t] * (1 + summary[e]['rel'][t]):.3f}" if t in summary[e]["rel"] else "–"
+             for e in names]
+    picked = ", ".join(f"{m} ×{picks[t].count(m)}" for m in sorted(set(picks.get(t, []))))
+    lines.append(f"| {t} | {truth[t]:.3f} | " + " | ".join(cells) + f" | {picked} |")
+  with open(os.path.join(out, "suite.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  return summary
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke version")
   parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                     "estimators"))
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--suite", action="store_true", help="run the Beyond Normal suite only")
+  parser.add_argument("--seeds", type=int, default=3, help="data sets per suite task")
+  parser.add_argument("--n", type=int, default=5000, help="samples per suite data set")
+  parser.add_argument("--estimators", default=ALL_SUITE,
+                      help="comma-separated suite estimators to run (others are kept from "
+                      "suite.json)")
+  parser.add_argument("--fresh", action="store_true", help="ignore an existing suite.json")
   args = parser.parse_args(argv)
+  os.makedirs(args.out, exist_ok=True)
+  start = time.perf_counter()
+  if args.suite or args.tiny:
+    names = (args.estimators.split(",") if args.suite or args.estimators != ALL_SUITE
+             else TINY_SUITE)
+    unknown = set(names) - set(suite_estimators(SUITE_CRITIC))
+    if unknown:
+      parser.error(f"unknown --estimators {sorted(unknown)}")
+    print("Beyond Normal suite:", flush=True)
+    n, seeds = (300, 1) if args.tiny else (args.n, args.seeds)
+    rows = run_suite(args.out, n=n, seeds=seeds, names=names, tiny=args.tiny,
+                     fresh=args.fresh or args.tiny)
+    write_suite(args.out, rows, n, time.perf_counter() - start)
+    if args.suite:
+      print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")
+      return
   cfg = TINY if args.tiny else FULL
   mode = "tiny" if args.tiny else "full"
-  os.makedirs(args.out, exist_ok=True)
   key = jax.random.key(args.seed)
-  start = time.perf_counter()
   print("staircase:", flush=True)
   truth, curves = run_staircase(cfg, jax.random.fold_in(key, 0))
   print("non-parametric:", flush=True)

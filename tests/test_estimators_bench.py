@@ -22,7 +22,10 @@ def test_experiment_tiny_mode_writes_plots_and_table(tmp_path):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   module.main(["--tiny", "--out", str(tmp_path)])
-  for name in ("staircase.png", "nonparametric.png", "results.md"):
+  for name in ("staircase.png", "nonparametric.png", "results.md", "suite.md", "suite.json",
+               "suite_heatmap.png"):
     assert (tmp_path / name).stat().st_size > 0
   table = (tmp_path / "results.md").read_text()
   assert "| InfoNCE |" in table and "| MINE |" in table and "| KSG MI (k=3) | 2 | 128 |" in table
+  suite = (tmp_path / "suite.md").read_text()  # the Beyond Normal part: 3 tasks, one critic
+  assert "| auto | " in suite and "| InfoNCE critic | " in suite and "(of 3)" in suite

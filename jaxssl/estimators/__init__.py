@@ -15,7 +15,9 @@ The Flax critics and the optax training loop are imported on first use, so the e
 import importlib
 
 from jaxssl.estimators import tasks
+from jaxssl.estimators.auto import METHODS, MIEstimate, estimate_mi
 from jaxssl.estimators.binning import binned_entropy, binned_mi
+from jaxssl.estimators.copula import gaussian_copula_mi, rank_gaussianize
 from jaxssl.estimators.critic_bounds import (MineState, barber_agakov, dv, infonce, js, mine,
                                              mine_init, nwj, smile, tuba)
 from jaxssl.estimators.gaussian import gaussian_entropy, gaussian_mi
@@ -26,7 +28,8 @@ from jaxssl.estimators.pairwise import pairwise_bd_entropy, pairwise_kl_entropy
 from jaxssl.estimators.renyi import renyi_entropy, renyi_mi
 
 _LAZY = {"SeparableCritic": "critics", "ConcatCritic": "critics", "BilinearCritic": "critics",
-         "train_critic": "training", "ESTIMATORS": "training"}
+         "train_critic": "training", "ESTIMATORS": "training", "CriticFit": "training",
+         "default_critic": "training"}
 
 
 def __getattr__(name):
@@ -41,14 +44,17 @@ def __dir__():
 
 __all__ = [
     "tasks",
+    # one call: a rule that picks the estimator
+    "estimate_mi", "MIEstimate", "METHODS",
     # critic bounds
     "infonce", "nwj", "tuba", "dv", "mine", "mine_init", "MineState", "js", "smile",
     "barber_agakov",
     # critics and training
     "SeparableCritic", "ConcatCritic", "BilinearCritic", "train_critic", "ESTIMATORS",
+    "CriticFit", "default_critic",
     # non-parametric and closed-form
     "ksg_mi", "kl_entropy", "weighted_kl_entropy", "kde_entropy", "scott_bandwidth",
-    "binned_entropy", "binned_mi",
+    "binned_entropy", "binned_mi", "gaussian_copula_mi", "rank_gaussianize",
     "gaussian_entropy", "gaussian_mi", "logdet_entropy", "pairwise_kl_entropy",
     "pairwise_bd_entropy", "renyi_entropy", "renyi_mi",
 ]
