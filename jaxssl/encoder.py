@@ -219,7 +219,8 @@ def load_encoder(path: str | Path, *, which: str = 'online') -> Encoder:
 
   Returns:
     An `Encoder`: `.apply(images)` gives the features the evaluation protocol uses (un-augmented
-    images normalised as in the run's first view), bit for bit those of `jaxssl evaluate`.
+    images normalised as in the run's first view), on the CPU bit for bit those of `jaxssl
+    evaluate`.
 
   Raises:
     FileNotFoundError: `path` is neither an export nor a workdir with a checkpoint.

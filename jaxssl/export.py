@@ -23,6 +23,7 @@ An export is a directory of two files, written atomically (into a temporary dire
 `jaxssl.load_encoder(DIR)` reads either format.
 """
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -237,6 +238,15 @@ def flatten(variables: dict) -> dict:
   return {'/'.join(str(k.key) for k in path): np.asarray(leaf) for path, leaf in leaves}
 
 
+def _share(directory: Path) -> None:
+  """The usual permissions under the umask (mkdtemp / mkstemp create 0700 / 0600)."""
+  umask = os.umask(0)
+  os.umask(umask)
+  directory.chmod(0o777 & ~umask)
+  for path in directory.iterdir():
+    path.chmod(0o666 & ~umask)
+
+
 def _replace_dir(tmp: Path, out: Path) -> None:
   """Renames `tmp` to `out`; an existing export (or empty directory) at `out` is replaced."""
   if out.exists():
@@ -270,6 +280,7 @@ def write_export(out: str | Path, spec: dict, variables: dict, *, format: str = 
     save_file(flat, weights, metadata={'jaxssl': f'{FORMAT} {FORMAT_VERSION}, {format} layout'})
     spec['files'] = {WEIGHTS_FILE: {'bytes': weights.stat().st_size, 'sha256': sha256(weights)}}
     atomic_write_json(tmp / SPEC_FILE, spec)
+    _share(tmp)
     _replace_dir(tmp, out)
   except BaseException:
     shutil.rmtree(tmp, ignore_errors=True)

@@ -2,14 +2,16 @@
 
 * The features of `load_encoder(export(workdir))` (and of `load_encoder(workdir)`) equal the
   engine's evaluation features (`extract_features`, as `jaxssl evaluate` runs it) bit for bit.
-* A torch export of ResNet-18 (CIFAR and ImageNet stems) and ResNet-50, loaded into torchvision's own
-  model definitions as the docs say, gives jaxssl's features within 1e-4 relative (max |diff| over
-  max |feature|, float32, eval-mode BatchNorm with randomised statistics and affine parameters).
+* A torch export of ResNet-18 (CIFAR and ImageNet stems) and ResNet-50, loaded into torchvision's
+  own model definitions as the docs say, gives jaxssl's features within 1e-4 relative (max |diff|
+  over max |feature|, float32, eval-mode BatchNorm with randomised statistics and affine
+  parameters).
 * Loading an export imports no training stack (checked in a fresh process).
 * Bad input -- a workdir without a checkpoint, a torch export of an encoder torchvision lacks, an
   export of another format version, a truncated file -- fails with one clear error.
 """
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -84,7 +86,8 @@ import numpy as np
 import jaxssl
 encoder = jaxssl.load_encoder({str(exported)!r})
 print(encoder.apply(np.zeros((2, 28, 28, 1), np.uint8)).shape)
-heavy = ('optax', 'orbax', 'jaxssl.train', 'jaxssl.evaluate', 'tensorflow_datasets', 'grain', 'torch')
+heavy = ('optax', 'orbax', 'jaxssl.train', 'jaxssl.evaluate', 'tensorflow_datasets', 'grain',
+         'torch')
 print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy))))
 """
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
@@ -102,6 +105,10 @@ def test_export_is_atomic_and_replaces_only_an_export(run, exported, tmp_path):
   assert (out / SPEC_FILE).read_text() == first
   assert sorted(p.name for p in tmp_path.iterdir()) == ['again']  # no temporary left behind
   assert sorted(p.name for p in out.iterdir()) == [SPEC_FILE, WEIGHTS_FILE]
+  umask = os.umask(0)
+  os.umask(umask)
+  assert (out.stat().st_mode & 0o777, (out / WEIGHTS_FILE).stat().st_mode & 0o777) == (
+      0o777 & ~umask, 0o666 & ~umask)  # not mkdtemp's 0700: an export is for sharing
   other = tmp_path / 'not_an_export'
   other.mkdir()
   (other / 'notes.txt').write_text('mine')
@@ -141,7 +148,7 @@ def torchvision_encoder(torch, torchvision, name: str, stem: str, in_channels: i
 
 
 def random_resnet(name: str, stem: str, image_shape, seed=0):
-  """(config dict, variables) of a ResNet with random weights, BN affine parameters and statistics."""
+  """(config dict, variables) of a ResNet: random weights, BN affine parameters and statistics."""
   config = to_json_dict(load_config(None, (f'model.encoder="{name}"',)))
   config['model']['encoder_kwargs'] = {'stem': stem}
   module = make_encoder(name, stem=stem)
