@@ -175,8 +175,8 @@ def sample_crop_box(key: jax.Array, height: int, width: int, *, scale=(0.08, 1.0
 
   For each of 10 candidates: area a ~ U(scale)·H·W, aspect r = exp(U(log ratio)),
   (h, w) = (√(a/r), √(a·r)); the first candidate that fits once rounded to pixels, as torchvision
-  checks it (h < H + ½, w < W + ½), is kept, clipped to the image (h ← min(h, H)), its top-left corner
-  uniform over the positions that keep it inside the image. If none fits, the fallback is
+  checks it (h < H + ½, w < W + ½), is kept, clipped to the image (h ← min(h, H)), its top-left
+  corner uniform over the positions that keep it inside the image. If none fits, the fallback is
   torchvision's: the central crop of the whole image with its aspect clamped to `ratio`. The box is
   continuous (not rounded to pixels, as torchvision does): `resized_crop` reads its pixels
   (`crop_window`) at the box's exact sub-pixel sample positions.
@@ -243,11 +243,11 @@ def resize_matrix(in_size: int, out_size: int, start, length, *, antialias: bool
   Half-pixel centres, as torchvision/PyTorch (align_corners=False): output pixel o samples the input
   at s_o = start + (o + ½)·k − ½ (pixel-index units), k = length/out_size. Weight of input pixel j:
   tent((s_o − j)/a) with a = max(1, k) when antialiasing (a tent k wide when downsampling, as
-  torchvision's and PIL's antialias) else a = 1, zero outside the box's pixels (`crop_window`:
-  the pixels whose centres lie in (start, start + length]), each row then normalised to sum to 1, which clamps
-  samples near the box's edge onto its edge pixels. For an integer box this is exactly torchvision's
-  crop-then-resize, `resized_crop(x, top, left, h, w, size, BILINEAR, antialias)`. The weights
-  never reach outside the box, so the result depends only on the box's pixels.
+  torchvision's and PIL's antialias) else a = 1, zero outside the box's pixels (`crop_window`: the
+  pixels whose centres lie in (start, start + length]), each row then normalised to sum to 1,
+  which clamps samples near the box's edge onto its edge pixels. For an integer box this is
+  torchvision's crop-then-resize, `resized_crop(x, top, left, h, w, size, BILINEAR, antialias)`.
+  The weights never reach outside the box, so the result depends only on the box's pixels.
 
   Args:
     in_size: the axis length of the image (static).
@@ -635,7 +635,7 @@ def _blur(image, sigma, radius):
 
 
 def blur(image: jax.Array, sigma, kernel_size: int) -> jax.Array:
-  """Gaussian blur with a given σ: torchvision's `gaussian_blur(x, [K, K], [σ, σ])` (reflect padding).
+  """Gaussian blur of a given σ: torchvision's `gaussian_blur(x, [K, K], [σ, σ])`, reflect padding.
 
   The deterministic core of `gaussian_blur`: separable taps g(t) ∝ exp(−t²/2σ²), |t| ≤ K // 2,
   summing to 1, applied as B_H · x · B_Wᵀ with the reflect padding folded into B.

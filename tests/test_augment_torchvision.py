@@ -1,4 +1,4 @@
-"""jaxssl.augment held against torchvision 0.28: every deterministic primitive, and the random draws.
+"""jaxssl.augment held against torchvision 0.28: every deterministic primitive, the random draws.
 
 Each primitive runs jitted (vmapped over its parameter grid) on float32 noise and smooth images of
 32×32, 40×56 and 64×64, and is compared with `torchvision.transforms.v2.functional` on the same
@@ -70,14 +70,14 @@ def _crop_cases(height, width, rs, n=10):
 
 
 class _Compare:
-  """Runs jaxssl and torchvision on the same inputs and keeps the worst differences per primitive."""
+  """Runs jaxssl and torchvision on the same inputs; keeps the worst differences per primitive."""
 
   def __init__(self, torch):
     self.torch = torch
     self.rows = {}
 
   def __call__(self, name, ours, theirs):
-    """ours: float32 (..., H, W, C) array; theirs(dtype) → the same in torchvision, CHW → HWC."""
+    """ours: float32 (..., H, W, C); theirs(dtype): the same from torchvision, CHW moved to HWC."""
     ours = np.asarray(ours, np.float64)
     row = self.rows.setdefault(name, dict(cases=0, d32=0.0, d64=0.0))
     row["cases"] += int(np.prod(ours.shape[:-3]))
@@ -174,7 +174,7 @@ def test_comparison_table_printed_and_in_docs(comparison, capsys):
           "noise and smooth):\n" + table)
   documented = {m.group(1): float(m.group(2)) for m in re.finditer(
       r"^\| ([^|]+?) \| \d+ \| [^|]+ \| [^|]+ \| ([0-9.e+-]+) \|$", DOCS.read_text(), re.M)}
-  assert documented == TOLERANCES, "docs/api/augment.md's table is out of date: paste the printed one"
+  assert documented == TOLERANCES, "docs/api/augment.md's table is out of date: paste this one"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,8 +230,8 @@ def test_crop_box_distribution_matches_torchvision_get_params(height, width, sca
     return np.where(theirs_fb, 0.5, (start + rs.rand(n)) / (size - length + 1))
   ours = _box_stats(np.round(h), np.round(w), ours_pos(top, h, height), ours_pos(left, w, width),
                     height, width)
-  ref = _box_stats(th, tw, theirs_pos(theirs[:, 0], th, height), theirs_pos(theirs[:, 1], tw, width),
-                   height, width)
+  ref = _box_stats(th, tw, theirs_pos(theirs[:, 0], th, height),
+                   theirs_pos(theirs[:, 1], tw, width), height, width)
   critical = 1.949 * np.sqrt(2 / n)  # the KS test's 0.1 % level for two samples of n
   stats = {name: round(_ks(ours[name], ref[name]), 4) for name in ours}
   # (For the fallback rates the same bound is ≈ 4 sd of a difference of two binomial rates.)
