@@ -14,9 +14,11 @@ SimCLR (NT-Xent) on Fashion-MNIST at the chosen budget, three questions:
 (c) InfoMin. Sweep the augmentation strength s (crop area ≥ max(0.08, 1 − 0.7 s), brightness and
     contrast jitter 0.4 s; s = 1 is the Fashion-MNIST preset): estimated view MI and accuracy per s.
 
-All MI in nats.
+All MI in nats. Every setting runs `--seeds` seeds (default 3; 2 in --tiny): tables give mean ± std
+over seeds, plots the mean with ± std error bars; the MI-accuracy correlations are given over every
+run (settings × seeds) and within each seed (mean ± std over seeds).
 
-  python experiments/study_contrastive_mi.py          # cpu budget (~10 min, 2 cores)
+  python experiments/study_contrastive_mi.py          # cpu budget, 3 seeds (~35 min, 2 cores)
   python experiments/study_contrastive_mi.py --tiny   # seconds; run by tests/test_studies.py
 """
 import argparse
@@ -46,6 +48,17 @@ SETTINGS = {
     'full': dict(batches=(32, 128, 512), ks=(2, 5, 10), strengths=(0.0, 0.25, 0.5, 1.0, 1.3),
                  eval_pairs=10000, ksg_proj=3),
 }
+SETTINGS['long'] = SETTINGS['full']
+METRICS = ('linear_top1', 'knn_top1', 'infonce_train_batch', 'infonce_eval_batch', 'ksg_proj')
+
+
+def aggregate(setting: dict, runs: list) -> dict:
+  """One row per setting: its fields, the per-seed `runs`, and mean / `<metric>_std` over them."""
+  row = dict(setting, runs=runs, steps=runs[0]['steps'], eval_pairs=runs[0]['eval_pairs'])
+  for k in METRICS:
+    if k in runs[0]:
+      row[k], row[f'{k}_std'] = lib.mean_std([r[k] for r in runs])
+  return row
 
 
 def normalise(z):
@@ -150,62 +163,82 @@ def evaluate_run(model, state, config, train, test, settings, key, *, views=None
   return out
 
 
-def part_a(budget, settings, train, test, work, key):
+def _report(part, setting, seed, run):
+  print(f'({part}) {setting} seed {seed}: ' + ', '.join(
+      f'{k} {run[k]:.3f}' for k in METRICS if k in run), flush=True)
+
+
+def part_a(budget, settings, train, test, work, key, seeds):
   rows = []
   for b in settings['batches']:
-    config = lib.make_config('nt_xent', budget, overrides=(f'batch_size={b}',))
-    r = lib.train_and_evaluate(config, work / f'batch_{b}', train, test)
-    run = r['_run']
-    rows.append(dict(batch=b, steps=r['steps'], **evaluate_run(run.model, run.state, config,
-                                                              train, test, settings, key)))
-    print(f'(a) batch {b}: ' + ', '.join(f'{k} {v:.3f}' for k, v in rows[-1].items()), flush=True)
+    runs = []
+    for seed in seeds:
+      config = lib.make_config('nt_xent', budget, seed=seed, overrides=(f'batch_size={b}',))
+      r = lib.train_and_evaluate(config, work / f'batch_{b}_s{seed}', train, test)
+      run = r['_run']
+      runs.append(dict(seed=seed, steps=r['steps'], **evaluate_run(
+          run.model, run.state, config, train, test, settings, key)))
+      _report('a', f'batch {b}', seed, runs[-1])
+    rows.append(aggregate(dict(batch=b), runs))
   return rows
 
 
-def part_b(budget, settings, train, test, key):
+def part_b(budget, settings, train, test, key, seeds):
   rows = []
   images = test[0][:settings['eval_pairs']]
   for k in settings['ks']:
-    config = lib.make_config('nt_xent', budget)
-    model, state, steps = pretrain_same_class(config, train, k)
     pairs = same_class_pairs(test[1][:len(images)], k, np.random.default_rng(99))
-    r = evaluate_run(model, state, config, train, test, settings, key, pairs=pairs)
-    rows.append(dict(K=k, log_K=float(np.log(k)), steps=steps, **r))
-    print(f'(b) K {k}: ' + ', '.join(f'{n} {v:.3f}' for n, v in rows[-1].items()), flush=True)
+    runs = []
+    for seed in seeds:
+      config = lib.make_config('nt_xent', budget, seed=seed)
+      model, state, steps = pretrain_same_class(config, train, k)
+      runs.append(dict(seed=seed, steps=steps, **evaluate_run(
+          model, state, config, train, test, settings, key, pairs=pairs)))
+      _report('b', f'K {k}', seed, runs[-1])
+    rows.append(aggregate(dict(K=k, log_K=float(np.log(k))), runs))
   return rows
 
 
-def part_c(budget, settings, train, test, work, key):
+def part_c(budget, settings, train, test, work, key, seeds):
   rows = []
   for s in settings['strengths']:
     view1, view2 = strength_views(s)
-    config = lib.make_config('nt_xent', budget)
-    config.augment = ml_collections.ConfigDict({'view1': view1, 'view2': view2})
-    r = lib.train_and_evaluate(config, work / f'strength_{s}', train, test)
-    run = r['_run']
-    rows.append(dict(strength=s, crop_min=view1['crop']['scale'][0], steps=r['steps'],
-                     **evaluate_run(run.model, run.state, config, train, test, settings, key,
-                                    views=(view1, view2))))
-    print(f'(c) strength {s}: ' + ', '.join(f'{k} {v:.3f}' for k, v in rows[-1].items()),
-          flush=True)
+    runs = []
+    for seed in seeds:
+      config = lib.make_config('nt_xent', budget, seed=seed)
+      config.augment = ml_collections.ConfigDict({'view1': view1, 'view2': view2})
+      r = lib.train_and_evaluate(config, work / f'strength_{s}_s{seed}', train, test)
+      run = r['_run']
+      runs.append(dict(seed=seed, steps=r['steps'], **evaluate_run(
+          run.model, run.state, config, train, test, settings, key, views=(view1, view2))))
+      _report('c', f'strength {s}', seed, runs[-1])
+    rows.append(aggregate(dict(strength=s, crop_min=view1['crop']['scale'][0]), runs))
   return rows
+
+
+def _bars(ax, rows, x, y, fmt, label=None, *, xerr=False):
+  """Mean ± std (over seeds) error bars of metric y against setting or metric x."""
+  xs = [r[x] for r in rows]
+  ax.errorbar(xs, [r[y] for r in rows], yerr=[r[f'{y}_std'] for r in rows],
+              xerr=[r[f'{x}_std'] for r in rows] if xerr else None, fmt=fmt, ms=4, capsize=2,
+              label=label)
 
 
 def plot(a, b, c, path):
   fig, axes = lib.figure(1, 4, width=3.7, height=3.1)
   ax = axes[0, 0]
   bs = [r['batch'] for r in a]
-  ax.plot(bs, [r['infonce_train_batch'] for r in a], 'o-', label='InfoNCE, batch B')
-  ax.plot(bs, [r['infonce_eval_batch'] for r in a], 's-', label=f"InfoNCE, M = {a[0]['eval_pairs']}")
-  ax.plot(bs, [r['ksg_proj'] for r in a], '^-', label='KSG, 4-d projection')
+  _bars(ax, a, 'batch', 'infonce_train_batch', 'o-', 'InfoNCE, batch B')
+  _bars(ax, a, 'batch', 'infonce_eval_batch', 's-', f"InfoNCE, M = {a[0]['eval_pairs']}")
+  _bars(ax, a, 'batch', 'ksg_proj', '^-', 'KSG, 4-d projection')
   ax.plot(bs, np.log(bs), 'k--', lw=0.8, label='log B')
   ax.set_xscale('log', base=2)
   ax.set(title='(a) MI vs training batch', xlabel='training batch B', ylabel='nats')
   ax.legend(fontsize=6)
   ax = axes[0, 1]
   ks = np.array([r['log_K'] for r in b])
-  ax.plot(ks, [r['infonce_eval_batch'] for r in b], 's', label='InfoNCE, M pairs')
-  ax.plot(ks, [r['ksg_proj'] for r in b], '^', label='KSG, 4-d')
+  _bars(ax, b, 'log_K', 'infonce_eval_batch', 's', 'InfoNCE, M pairs')
+  _bars(ax, b, 'log_K', 'ksg_proj', '^', 'KSG, 4-d')
   grid = np.linspace(0, max(ks.max(), 0.1) * 1.1, 10)
   ax.plot(grid, grid, 'k--', lw=0.8, label='truth bound log K')
   ax.set(title='(b) same-class positives', xlabel='log K (nats)', ylabel='estimated MI (nats)')
@@ -213,12 +246,11 @@ def plot(a, b, c, path):
   ax = axes[0, 2]
   for rows, marker, label in ((a, 'o', '(a) batch'), (b, 's', '(b) same class'),
                               (c, '^', '(c) strength')):
-    ax.plot([r['infonce_eval_batch'] for r in rows], [r['linear_top1'] for r in rows], marker,
-            label=label)
-  ax.set(title='MI vs linear accuracy', xlabel='InfoNCE, M pairs (nats)', ylabel='linear top-1 (%)')
+    _bars(ax, rows, 'infonce_eval_batch', 'linear_top1', marker, label, xerr=True)
+  ax.set(title='MI vs linear accuracy (± std)', xlabel='InfoNCE, M pairs (nats)', ylabel='linear top-1 (%)')
   ax.legend(fontsize=6)
   ax = axes[0, 3]
-  ax.plot([r['infonce_eval_batch'] for r in c], [r['linear_top1'] for r in c], '^-')
+  _bars(ax, c, 'infonce_eval_batch', 'linear_top1', '^-', xerr=True)
   for r in c:
     ax.annotate(f"s={r['strength']:g}", (r['infonce_eval_batch'], r['linear_top1']), fontsize=6)
   ax.set(title='(c) InfoMin sweep', xlabel='view MI, InfoNCE (nats)', ylabel='linear top-1 (%)')
@@ -226,29 +258,59 @@ def plot(a, b, c, path):
 
 
 def table(rows, columns):
-  fmt = lambda v: f'{v:.3f}' if isinstance(v, float) else str(v)
-  return lib.markdown_table([c for c, _ in columns], [[fmt(r[k]) for _, k in columns] for r in rows])
+  """Markdown table; a metric with a `<key>_std` shows as mean ± std over seeds."""
+  def fmt(row, key):
+    value = row[key]
+    if f'{key}_std' in row:
+      return f"{value:.3f} ± {row[f'{key}_std']:.3f}"
+    return f'{value:.3f}' if isinstance(value, float) else str(value)
+  return lib.markdown_table([c for c, _ in columns], [[fmt(r, k) for _, k in columns] for r in rows])
+
+
+def correlations(rows, seeds):
+  """Pearson / Spearman of InfoNCE @ M vs linear top-1: over every run, and within each seed."""
+  runs = [run for r in rows for run in r['runs']]
+  pooled = lib.correlation([r['infonce_eval_batch'] for r in runs],
+                           [r['linear_top1'] for r in runs])
+  per_seed = [lib.correlation([r['infonce_eval_batch'] for r in runs if r['seed'] == s],
+                              [r['linear_top1'] for r in runs if r['seed'] == s]) for s in seeds]
+  pearsons = [p for p, _ in per_seed if np.isfinite(p)]
+  mean, std = lib.mean_std(pearsons) if pearsons else (float('nan'), float('nan'))
+  return dict(pearson=pooled[0], spearman=pooled[1], runs=len(runs),
+              per_seed_pearson=[p for p, _ in per_seed], per_seed_pearson_mean=mean,
+              per_seed_pearson_std=std)
+
+
+def fmt_correlation(name, c) -> str:
+  within = (f"{c['per_seed_pearson_mean']:.2f} ± {c['per_seed_pearson_std']:.2f}"
+            if np.isfinite(c['per_seed_pearson_mean']) else 'undefined')
+  return (f"{name}: Pearson {c['pearson']:.2f}, Spearman {c['spearman']:.2f} over {c['runs']} "
+          f'runs, Pearson within a seed {within}')
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  lib.add_budget_flags(parser, seeds=None)  # one seed: the study has no seed loop
+  lib.add_budget_flags(parser, seeds=3)
   args = parser.parse_args(argv)
+  if args.tiny and args.seeds == 3:
+    args.seeds = 2
+  seeds = range(args.seeds)
   budget = lib.budget_from_args(args)
   settings = SETTINGS[budget.name]
   out, work = lib.out_dir(args, STUDY), lib.work_dir(args, STUDY)
   train, test = lib.load_fmnist(budget)
   key = jax.random.PRNGKey(7)
-  a = part_a(budget, settings, train, test, work, key)
-  b = part_b(budget, settings, train, test, key)
-  c = part_c(budget, settings, train, test, work, key)
+  a = part_a(budget, settings, train, test, work, key, seeds)
+  b = part_b(budget, settings, train, test, key, seeds)
+  c = part_c(budget, settings, train, test, work, key, seeds)
   plot(a, b, c, out / 'contrastive_mi.png')
   every = a + b + c
-  corr = {name: lib.correlation([r['infonce_eval_batch'] for r in rows],
-                                [r['linear_top1'] for r in rows])
+  corr = {name: correlations(rows, seeds)
           for name, rows in (('(b) same-class runs', b), ('(c) strength sweep', c),
                              ('all runs', every))}
-  corr_ksg = lib.correlation([r['ksg_proj'] for r in every], [r['linear_top1'] for r in every])
+  every_run = [run for r in every for run in r['runs']]
+  corr_ksg = lib.correlation([r['ksg_proj'] for r in every_run],
+                             [r['linear_top1'] for r in every_run])
   m = a[0]['eval_pairs']
   tau = float(lib.make_config('nt_xent', budget).objective.kwargs.temperature)
   above = [r['batch'] for r in a if r['infonce_eval_batch'] > np.log(r['batch'])]
@@ -256,10 +318,10 @@ def main(argv=None):
   common = [('linear top-1 (%)', 'linear_top1'), ('kNN top-1 (%)', 'knn_top1')]
   summary = '\n'.join([
       '## Study 3 -- mutual information in contrastive learning (seed 003)', '',
-      f'`{lib.command_line("study_contrastive_mi.py", args)}` · ' + lib.budget_line(
+      f'{lib.run_line("study_contrastive_mi.py", args)} · {args.seeds} seed(s). ' + lib.budget_line(
           budget, lib.make_config('nt_xent', budget)) + f' MI in nats, estimated on {m} test pairs.',
       '', '**(a) Small batch.** InfoNCE at the training batch is capped at log B; re-estimated '
-      f'with M = {m} pairs it exceeds log B for B ∈ {above or "none"}. With the critic cos/τ '
+      f'with M = {m} pairs its mean over seeds exceeds log B for B ∈ {above or "none"}. With the critic cos/τ '
       f'(τ = {tau:g}) InfoNCE also cannot exceed 2/τ = {2 / tau:.1f} nats, whatever M.', '',
       table(a, [('train batch B', 'batch'), ('steps', 'steps')] + common +
             [('InfoNCE @ B', 'infonce_train_batch'), (f'InfoNCE @ M={m}', 'infonce_eval_batch'),
@@ -267,17 +329,24 @@ def main(argv=None):
       '**(b) Same-class positives, known MI log K.**', '',
       table(b, [('K', 'K'), ('log K (truth bound)', 'log_K')] + common +
             [(f'InfoNCE @ M={m}', 'infonce_eval_batch'), ('KSG (4-d proj.)', 'ksg_proj')]), '',
-      '**(c) InfoMin: augmentation strength.** Best linear accuracy at s = '
-      f"{best['strength']:g} (view MI {best['infonce_eval_batch']:.2f} nats).", '',
+      '**(c) InfoMin: augmentation strength.** Best mean linear accuracy at s = '
+      f"{best['strength']:g} ({best['linear_top1']:.2f} ± {best['linear_top1_std']:.2f} %, view "
+      f"MI {best['infonce_eval_batch']:.2f} nats).", '',
       table(c, [('strength s', 'strength'), ('min crop area', 'crop_min')] + common +
             [(f'InfoNCE @ M={m}', 'infonce_eval_batch'), ('KSG (4-d proj.)', 'ksg_proj')]), '',
       '**Estimated MI (InfoNCE @ M) vs linear accuracy:** ' + '; '.join(
-          f'{name}: Pearson {p:.2f}, Spearman {s:.2f}' for name, (p, s) in corr.items())
+          fmt_correlation(name, c) for name, c in corr.items())
       + f'; KSG vs accuracy, all runs: Pearson {corr_ksg[0]:.2f}.', '',
       '![contrastive MI](contrastive_mi.png)'])
-  raw = dict(small_batch=[lib.clean(r) for r in a], same_class=b, infomin=c,
-             correlation={k: dict(pearson=p, spearman=s) for k, (p, s) in corr.items()})
-  lib.publish(args, out, summary=summary, details='', raw=raw)
+  raw = dict(small_batch=a, same_class=b, infomin=c, correlation=corr, seeds=args.seeds)
+  name = lambda r: (f"(a) B = {r['batch']}" if 'batch' in r else f"(b) K = {r['K']}" if 'K' in r
+                    else f"(c) s = {r['strength']:g}")
+  details = '## Every run\n\n' + lib.markdown_table(
+      ('setting', 'seed', 'linear top-1', 'kNN top-1', 'InfoNCE @ B', f'InfoNCE @ M={m}', 'KSG'),
+      [(name(r), run['seed'], f"{run['linear_top1']:.2f}", f"{run['knn_top1']:.2f}",
+        f"{run['infonce_train_batch']:.3f}", f"{run['infonce_eval_batch']:.3f}",
+        f"{run['ksg_proj']:.3f}") for r in every for run in r['runs']])
+  lib.publish(args, out, summary=summary, details=details, raw=raw)
   return raw
 
 

@@ -11,9 +11,12 @@ projector embeddings z1, z2, L2-normalised (the scale every objective's loss is 
     projection of both views;
   * I(z; y) with the labels: H(Pᵀz) − Σ_y p(y) H(Pᵀz | y), Kozachenko–Leonenko entropies on the 4-d
     projection (≤ H(y) = log 10 = 2.30 nats);
-beside the loss terms logged during training (metrics.jsonl). All in nats.
+beside the loss terms logged during training (metrics.jsonl). All in nats. Every objective runs
+`--seeds` seeds (default 3; 2 in --tiny): tables give mean ± std over seeds (the change is taken
+per seed), plots the mean with ± std error bars; the evaluation pairs and projection are the same
+for every seed.
 
-  python experiments/study_information.py            # cpu budget (~10 min, 2 cores)
+  python experiments/study_information.py            # cpu budget, 3 seeds (~25 min, 2 cores)
   python experiments/study_information.py --tiny     # seconds; run by tests/test_studies.py
 """
 import argparse
@@ -91,15 +94,15 @@ def restore_all(workdir, abstract_state):
   return out
 
 
-def run_objective(objective, budget, args, train, test, work):
-  config = lib.make_config(objective, budget, seed=0)
+def run_objective(objective, budget, args, train, test, work, seed):
+  config = lib.make_config(objective, budget, seed=seed)
   parts = setup(config, train_arrays=train)
   total = parts['total_steps']
   every = max(1, total // args.checkpoints)
   config.checkpoint_every = every
   config.keep_checkpoints = args.checkpoints + 2
   config.log_every = max(1, min(config.log_every, every))
-  workdir = work / objective
+  workdir = work / f'{objective}_s{seed}'
   result = lib.train_and_evaluate(config, workdir, train, test, checkpoints=True)
   images, labels = test[0][:budget.eval_pairs], test[1][:budget.eval_pairs]
   view_key, proj_key = jax.random.split(jax.random.PRNGKey(1234))
@@ -108,22 +111,39 @@ def run_objective(objective, budget, args, train, test, work):
   for step, state in states:
     z1, z2 = lib.view_embeddings(parts['model'], state, images, config, view_key)
     points.append({'step': step, **measure(z1, z2, labels, proj_key)})
-    print(f'{objective:<11} step {step:>5}: ' + '  '.join(
+    print(f'{objective:<11} seed {seed} step {step:>5}: ' + '  '.join(
         f'{k} {v:.2f}' for k, v in points[-1].items() if k != 'step'), flush=True)
   history = read_metrics(workdir / 'metrics.jsonl')
   terms = sorted({k for r in history for k in r if k.startswith('objective/')})
   losses = {t: [(r['step'], r[t]) for r in history if t in r] for t in ['loss'] + terms}
-  return dict(points=points, losses=losses, linear_top1=result['linear_top1'],
+  return dict(seed=seed, points=points, losses=losses, linear_top1=result['linear_top1'],
               knn_top1=result['knn_top1'], steps=total, n_eval=len(images))
+
+
+def over_seeds(seed_runs, key):
+  """(steps, mean, std) of quantity `key` at each checkpoint, over seeds (same steps in each)."""
+  steps = [p['step'] for p in seed_runs[0]['points']]
+  values = np.array([[p[key] for p in run['points']] for run in seed_runs], float)
+  std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+  return steps, values.mean(axis=0), std
+
+
+def loss_over_seeds(seed_runs, term):
+  """(steps, mean, std) of a logged loss term over seeds, at the steps every seed logged."""
+  series = [dict(run['losses'].get(term, [])) for run in seed_runs]
+  steps = sorted(set.intersection(*(set(s) for s in series)))
+  values = np.array([[s[t] for t in steps] for s in series], float).reshape(len(series), -1)
+  std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+  return steps, values.mean(axis=0), std
 
 
 def plot_information(runs, path):
   fig, axes = lib.figure(2, 4, width=3.6, height=2.8)
   for ax, (key, title) in zip(axes.ravel(), QUANTITIES.items()):
     for i, (objective, run) in enumerate(runs.items()):
-      steps = [p['step'] for p in run['points']]
-      ax.plot(steps, [p[key] for p in run['points']], marker='o', ms=3, color=f'C{i}',
-              label=NAMES[objective])
+      steps, mean, std = over_seeds(run['seeds'], key)
+      ax.errorbar(steps, mean, yerr=std, marker='o', ms=3, capsize=2, color=f'C{i}',
+                  label=f"{NAMES[objective]} (n={len(run['seeds'])})")
     if key == 'infonce_mi':
       n = next(iter(runs.values()))['n_eval']
       ax.axhline(np.log(n), color='gray', ls='--', lw=0.8, label='log N')
@@ -135,9 +155,10 @@ def plot_information(runs, path):
   axes.ravel()[0].legend(fontsize=7)
   last = axes.ravel()[-1]
   for i, (objective, run) in enumerate(runs.items()):
-    steps, values = zip(*run['losses']['loss'])
-    last.plot(steps, values, color=f'C{i}', label=NAMES[objective])
-  last.set_title('training loss', fontsize=8)
+    steps, mean, std = loss_over_seeds(run['seeds'], 'loss')
+    last.plot(steps, mean, color=f'C{i}', label=NAMES[objective])
+    last.fill_between(steps, mean - std, mean + std, color=f'C{i}', alpha=0.25, lw=0)
+  last.set_title('training loss (mean ± std over seeds)', fontsize=8)
   last.set_xlabel('step', fontsize=8)
   return lib.save_figure(fig, path)
 
@@ -145,11 +166,12 @@ def plot_information(runs, path):
 def plot_loss_terms(runs, path):
   fig, axes = lib.figure(1, len(runs), width=3.8, height=3.0)
   for ax, (objective, run) in zip(axes[0], runs.items()):
-    for j, (term, points) in enumerate(run['losses'].items()):
-      if points:
-        steps, values = zip(*points)
-        ax.plot(steps, values, color=f'C{j}', label=term.replace('objective/', ''))
-    ax.set_title(f'{NAMES[objective]}: loss terms', fontsize=9)
+    for j, term in enumerate(run['seeds'][0]['losses']):
+      steps, mean, std = loss_over_seeds(run['seeds'], term)
+      if steps:
+        ax.plot(steps, mean, color=f'C{j}', label=term.replace('objective/', ''))
+        ax.fill_between(steps, mean - std, mean + std, color=f'C{j}', alpha=0.25, lw=0)
+    ax.set_title(f"{NAMES[objective]}: loss terms (± std, {len(run['seeds'])} seeds)", fontsize=9)
     ax.set_xlabel('step', fontsize=8)
     ax.legend(fontsize=6)
   return lib.save_figure(fig, path)
@@ -157,12 +179,14 @@ def plot_loss_terms(runs, path):
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  lib.add_budget_flags(parser, seeds=None)  # one seed: the study has no seed loop
+  lib.add_budget_flags(parser, seeds=3)
   parser.add_argument('--checkpoints', type=int, default=6, help='checkpoints per run')
   parser.add_argument('--objectives', default=None, help='subset of ' + ','.join(NAMES))
   args = parser.parse_args(argv)
   if args.tiny and args.checkpoints == 6:
     args.checkpoints = 2
+  if args.tiny and args.seeds == 3:
+    args.seeds = 2
   args.objectives = args.objectives or ('vicreg,nt_xent' if args.tiny else ','.join(NAMES))
   budget = lib.budget_from_args(args)
   objectives = args.objectives.split(',')
@@ -171,33 +195,40 @@ def main(argv=None):
     parser.error(f'unknown objectives {unknown}; valid: {list(NAMES)}')
   out, work = lib.out_dir(args, STUDY), lib.work_dir(args, STUDY)
   train, test = lib.load_fmnist(budget)
-  runs = {o: run_objective(o, budget, args, train, test, work) for o in objectives}
+  runs = {}
+  for o in objectives:
+    seed_runs = [run_objective(o, budget, args, train, test, work, seed)
+                 for seed in range(args.seeds)]
+    runs[o] = dict(seeds=seed_runs, steps=seed_runs[0]['steps'], n_eval=seed_runs[0]['n_eval'])
   plot_information(runs, out / 'information.png')
   plot_loss_terms(runs, out / 'loss_terms.png')
-  first, last = 0, -1
   rows = []
   for o, run in runs.items():
     for key, title in QUANTITIES.items():
-      a, b = run['points'][first][key], run['points'][last][key]
-      rows.append((NAMES[o], title, f'{a:.3f}', f'{b:.3f}', f'{b - a:+.3f}'))
-  acc = lib.markdown_table(('objective', 'linear top-1 (%)', 'kNN top-1 (%)', 'steps'),
-                           [(NAMES[o], f"{r['linear_top1']:.2f}", f"{r['knn_top1']:.2f}",
-                             r['steps']) for o, r in runs.items()])
+      at = lambda i: [r['points'][i][key] for r in run['seeds']]
+      change = [b - a for a, b in zip(at(0), at(-1))]
+      rows.append((NAMES[o], title, lib.fmt_mean_std(at(0), 3), lib.fmt_mean_std(at(-1), 3),
+                   lib.fmt_mean_std(change, 3, signed=True)))
+  acc = lib.markdown_table(
+      ('objective', 'linear top-1 (%)', 'kNN top-1 (%)', 'steps', 'seeds'),
+      [(NAMES[o], lib.fmt_mean_std([r['linear_top1'] for r in run['seeds']]),
+        lib.fmt_mean_std([r['knn_top1'] for r in run['seeds']]), run['steps'], len(run['seeds']))
+       for o, run in runs.items()])
   n = next(iter(runs.values()))['n_eval']
   summary = '\n'.join([
       '## Study 2 -- information over training (VICReg, CorInfoMax, SimCLR)', '',
-      f'`{lib.command_line("study_information.py", args)}` · ' + lib.budget_line(
+      f'{lib.run_line("study_information.py", args)} · {args.seeds} seed(s). ' + lib.budget_line(
           budget, lib.make_config(objectives[0], budget)) + f' Estimates on {n} fixed test pairs '
       f'(InfoNCE ≤ log {n} = {np.log(n):.2f} nats; I(z; y) ≤ log 10 = 2.30 nats).', '',
       acc, '',
-      lib.markdown_table(('objective', 'quantity (nats)', 'at init', 'after training', 'change'),
-                         rows), '',
+      lib.markdown_table(('objective', 'quantity (nats)', 'at init', 'after training',
+                          'change (per seed)'), rows), '',
       '![information over training](information.png)', '', '![loss terms](loss_terms.png)'])
   details = '## Every checkpoint\n\n' + '\n\n'.join(
-      f'### {NAMES[o]}\n\n' + lib.markdown_table(
+      f"### {NAMES[o]}, seed {r['seed']}\n\n" + lib.markdown_table(
           ['step'] + list(QUANTITIES),
-          [[p['step']] + [f'{p[k]:.3f}' for k in QUANTITIES] for p in run['points']])
-      for o, run in runs.items())
+          [[p['step']] + [f'{p[k]:.3f}' for k in QUANTITIES] for p in r['points']])
+      for o, run in runs.items() for r in run['seeds'])
   lib.publish(args, out, summary=summary, details=details, raw=runs)
   return runs
 

@@ -5,15 +5,20 @@ data size, the encoder width and the length of training, the same for every run 
 
   tiny  seconds per run: a 28x28 ConvNet 8-16 wide, 256 images, 1 epoch (the tests run this);
   cpu   the default, ~10 min per study on 2 idle CPU cores: ConvNet 32-64-128, 10k images, 2 epochs;
-  full  the shipped Fashion-MNIST configs as they are (demo ConvNet, 60k images, 2.5 epochs):
-        about 10 min per run on 2 CPU cores, seconds on a GPU.
+  long  all 60k images, the demo ConvNet of jaxssl/default_config.py, 10 epochs: ~10 min per run
+        on 2 idle CPU cores (study 1 runs its five ranked methods + supervised, 2 seeds);
+  full  the shipped Fashion-MNIST configs as they are (demo ConvNet, 60k images, 2.75 epochs):
+        a few minutes per run on 2 CPU cores, seconds on a GPU.
+
+Each budget also fixes the supervised baseline's own training (`train_supervised`): at most
+`supervised_epochs` epochs over the training images minus a held-out `holdout` fraction, early
+stopped after `patience` epochs without a better held-out top-1.
 
 Numbers from `tiny` and `cpu` are smoke tests and trends, not the published accuracies.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 import os
 import time
@@ -28,7 +33,8 @@ from jaxssl.config import apply_overrides, load_config_module
 from jaxssl.evaluate import features as features_lib
 from jaxssl.evaluate import knn, linear_probe
 from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
-from jaxssl.train.loop import pretrain, view_config
+from jaxssl.evaluate.supervised import train_supervised
+from jaxssl.train.loop import pretrain, setup, view_config
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / 'results'
@@ -42,6 +48,9 @@ class Budget:
   overrides: tuple           # config overrides applied to every run
   width_cap: int             # projector / predictor widths are capped at this
   eval_pairs: int            # pairs of views for the MI / entropy estimates
+  supervised_epochs: float = 30.0  # the supervised baseline's most epochs (its own schedule)
+  holdout: float = 0.1             # fraction of the training images it holds out
+  patience: int = 4                # epochs without a better held-out top-1 before it stops
 
 
 _COMMON = ('progress=False', 'checkpoint_every=1000000', 'keep_checkpoints=1')
@@ -49,12 +58,16 @@ BUDGETS = {
     'tiny': Budget('tiny', 256, 256, _COMMON + (
         'model.encoder_kwargs.stages=((8, 1), (16, 2))', 'model.encoder_kwargs.pool_grid=1',
         'batch_size=32', 'epochs=1.0', 'log_every=2', 'optimizer.warmup_epochs=0.0',
-        'eval.batch_size=128'), 32, 128),
+        'eval.batch_size=128'), 32, 128, supervised_epochs=4.0, holdout=0.2, patience=2),
     'cpu': Budget('cpu', 10000, 2000, _COMMON + (
         'model.encoder_kwargs.stages=((32, 1), (64, 2), (128, 2))', 'model.encoder_kwargs.pool_grid=2',
         'batch_size=256', 'epochs=2.0', 'log_every=5', 'eval.batch_size=1000'), 256, 1000),
-    'full': Budget('full', 60000, 10000, _COMMON + ('log_every=25',), 4096, 4096),
+    'long': Budget('long', 60000, 10000, _COMMON + ('epochs=10.0', 'log_every=25'), 4096, 4096,
+                   supervised_epochs=20.0, patience=3),
+    'full': Budget('full', 60000, 10000, _COMMON + ('log_every=25',), 4096, 4096,
+                   supervised_epochs=20.0, patience=3),
 }
+_START = [time.time()]  # reset by budget_from_args: a study's wall time
 
 
 def add_budget_flags(parser, *, seeds: int | None = 1) -> None:
@@ -64,7 +77,8 @@ def add_budget_flags(parser, *, seeds: int | None = 1) -> None:
   """
   parser.add_argument('--tiny', action='store_true', help='seconds-long smoke run (the tests)')
   parser.add_argument('--budget', choices=sorted(BUDGETS), default='cpu',
-                      help='cpu (default, ~10 min on 2 cores) or full (the shipped configs)')
+                      help='cpu (default, ~10 min on 2 cores), long (60k images, demo ConvNet, '
+                           '10 epochs) or full (the shipped configs)')
   if seeds is None:
     parser.set_defaults(seeds=None)
   else:
@@ -88,6 +102,7 @@ def enable_compile_cache(path: str) -> None:
 
 
 def budget_from_args(args) -> Budget:
+  _START[0] = time.time()
   enable_compile_cache(args.compile_cache)
   budget = BUDGETS['tiny' if args.tiny else args.budget]
   extra = ()
@@ -99,8 +114,19 @@ def budget_from_args(args) -> Budget:
   return budget
 
 
+def results_name(study: str, budget: str) -> str:
+  """results/<name> of a study at a budget: `study` for cpu, `study_<budget>` for long / full."""
+  return study if budget == 'cpu' else f'{study}_{budget}'
+
+
 def out_dir(args, study: str) -> Path:
-  path = Path(args.out) if args.out else RESULTS / study
+  """--out, else results/<results_name> (the tiny smoke run: a folder under /tmp, not results/)."""
+  if args.out:
+    path = Path(args.out)
+  elif args.tiny:
+    path = Path('/tmp') / f'jaxssl_{study}_tiny_{os.getpid()}' / 'results'
+  else:
+    path = RESULTS / results_name(study, args.budget)
   path.mkdir(parents=True, exist_ok=True)
   return path
 
@@ -200,12 +226,59 @@ def train_and_evaluate(config, workdir, train, test, *, checkpoints=False, x64=F
   return out
 
 
-def supervised(config, train, test, *, seed: int):
-  """`jaxssl.evaluate.supervised.supervised_baseline` when the library has it, else None."""
-  if importlib.util.find_spec('jaxssl.evaluate.supervised') is None:
-    return None
-  from jaxssl.evaluate.supervised import supervised_baseline  # pylint: disable=import-outside-toplevel
-  return supervised_baseline(config, train, test, seed=seed)
+def supervised(config, budget: Budget, train, test, *, seed: int) -> dict:
+  """The supervised baseline at the budget's own epochs, held-out part and patience.
+
+  `jaxssl.evaluate.supervised.train_supervised` as a JSON-safe dict: test_top1 / test_top5 (%),
+  best_epoch, epochs_run, holdout_top1, num_train, num_holdout, curve (per epoch: train_loss,
+  holdout_loss, holdout_top1), plus seconds.
+  """
+  start = time.perf_counter()
+  result = train_supervised(config, train, test, epochs=budget.supervised_epochs, seed=seed,
+                            holdout=budget.holdout, patience=budget.patience)
+  return {**dataclasses.asdict(result), 'seconds': time.perf_counter() - start}
+
+
+def measure_steps_per_second(config, train, *, steps: int = 8) -> float:
+  """Training steps per second of `config` on `train`, after two warm-up (compiling) steps."""
+  parts = setup(config, train_arrays=train)
+  state, batches = parts['state'], parts['batches'](0)
+  for _ in range(2):
+    state, metrics = parts['step'](state, next(batches))
+  jax.block_until_ready(metrics)
+  start = time.perf_counter()
+  for _ in range(steps):
+    state, metrics = parts['step'](state, next(batches))
+  jax.block_until_ready(metrics)
+  return steps / (time.perf_counter() - start)
+
+
+def measure_supervised_steps_per_second(config, train, test, *, steps: int = 8) -> float:
+  """The supervised baseline's steps per second: two short runs, the compilation cancels out."""
+  spe = len(train[0]) // config.batch_size
+  seconds = []
+  for n in (2, 2 + steps):
+    start = time.perf_counter()
+    train_supervised(config, train, (test[0][:config.batch_size], test[1][:config.batch_size]),
+                     epochs=n / spe, seed=0)
+    seconds.append(time.perf_counter() - start)
+  return steps / max(seconds[1] - seconds[0], 1e-9)
+
+
+def load_note() -> str:
+  """The 1-minute load average and the core count: what a measured speed was measured under."""
+  return f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores'
+
+
+def elapsed_minutes() -> float:
+  """Minutes since `budget_from_args` (the study's start)."""
+  return (time.time() - _START[0]) / 60
+
+
+def run_line(script: str, args) -> str:
+  """'`command` · wall time N min (platform)': how the study was run and how long it took."""
+  return (f'`{command_line(script, args)}` · wall time {elapsed_minutes():.1f} min '
+          f'({jax.devices()[0].platform}, {os.cpu_count()} cores)')
 
 
 def mean_std(values) -> tuple[float, float]:
@@ -214,9 +287,12 @@ def mean_std(values) -> tuple[float, float]:
   return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-def fmt_mean_std(values, digits: int = 2) -> str:
+def fmt_mean_std(values, digits: int = 2, *, signed: bool = False) -> str:
+  """'mean ± std' (sample std over seeds); '—' for no values."""
+  if not len(values):
+    return '—'
   mean, std = mean_std(values)
-  return f'{mean:.{digits}f} ± {std:.{digits}f}'
+  return f"{mean:{'+' if signed else ''}.{digits}f} ± {std:.{digits}f}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +479,7 @@ def publish(args, out: Path, *, summary: str, details: str, raw) -> None:
   atomic_write_text(out / 'summary.md', summary.rstrip() + '\n')
   atomic_write_text(out / 'results.md', summary.rstrip() + '\n\n' + details.rstrip() + '\n')
   atomic_write_json(out / 'results.json', raw)
-  if out.resolve().parent == RESULTS.resolve():
+  if out.resolve().parent == RESULTS.resolve() and not args.tiny:
     import make_readme  # pylint: disable=import-outside-toplevel  (beside this module)
     make_readme.main([])
   print(f'wrote {out}')

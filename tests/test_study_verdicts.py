@@ -2,6 +2,7 @@
 
 No study is run: these are the statistics every study that states an ordering uses.
 """
+import json
 import math
 import sys
 from pathlib import Path
@@ -131,3 +132,42 @@ def test_verdict_section_reports_every_claim():
   tally = ', '.join(f"{sum(x['verdict'] == w for x in claims)} {w}" for w in lib.VERDICTS)
   assert tally in text.splitlines()[0]
   assert lib.fmt_interval(-math.inf, math.inf) == '[−∞, +∞]'
+
+
+def _write_methods(folder, linear: dict, supervised, claims):
+  folder.mkdir(parents=True)
+  raw = {m: [{'linear_top1': v} for v in values] for m, values in linear.items()}
+  raw.update(supervised=[{'test_top1': v} for v in supervised], claims=claims,
+             meta={'labels': {'corinfomax': 'CorInfoMax', 'vicreg': 'VICReg', 'nt_xent': 'SimCLR'}})
+  (folder / 'results.json').write_text(json.dumps(raw))
+  (folder / 'summary.md').write_text(f'## Study 1 at {folder.name}\n\n![accuracy](accuracy.png)\n')
+
+
+def test_readme_sets_the_budgets_side_by_side(tmp_path):
+  sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'experiments'))
+  import make_readme  # pylint: disable=import-outside-toplevel
+  cpu = {'corinfomax': [86.0, 85.8], 'vicreg': [85.0, 85.2], 'nt_xent': [84.9, 85.1],
+         'byol': [83.0, 83.4]}  # BYOL: cpu only, not in the side-by-side table
+  long = {'corinfomax': [88.0, 88.4], 'vicreg': [88.6, 88.8], 'nt_xent': [87.0, 87.2]}
+  claim = lambda scores: [lib.ordering_verdict('CorInfoMax ≥ VICReg', scores['corinfomax'],
+                                               scores['vicreg'], '≥')]
+  _write_methods(tmp_path / 'methods', cpu, [80.0, 81.0], claim(cpu))
+  text = make_readme.budget_comparison(tmp_path)
+  assert 'long budget has not been run yet' in text
+  _write_methods(tmp_path / 'methods_long', long, [90.0, 90.4], claim(long))
+  text = make_readme.budget_comparison(tmp_path)
+  assert '| method | `cpu`: linear top-1 (%) [rank] | `long`: linear top-1 (%) [rank] |' in text
+  std = lambda v: np.std(v, ddof=1)
+  assert (f"| VICReg | 85.10 ± {std(cpu['vicreg']):.2f} [2] | 88.70 ± {std(long['vicreg']):.2f} "
+          '[1] |') in text
+  assert '| Supervised (upper bound) | 80.50 ± 0.71 | 90.20 ± 0.28 |' in text
+  assert 'byol' not in text and '| SimCLR | 85.00 ± 0.14 [3] | 87.10 ± 0.14 [3] |' in text
+  # Ranks (corinfomax, vicreg, nt_xent): cpu 1, 2, 3; long 2, 1, 3 -> Spearman 0.5.
+  assert 'from `cpu` to `long`: changed (Spearman ρ = +0.50)' in text
+  c_cpu, c_long = claim(cpu)[0], claim(long)[0]
+  assert (f"| CorInfoMax ≥ VICReg | {c_cpu['verdict']} ({c_cpu['delta']:+.2f}) | "
+          f"{c_long['verdict']} ({c_long['delta']:+.2f}) |") in text
+  readme = make_readme.build(tmp_path)
+  assert readme.index('## Study 1 at methods\n') < readme.index('## Study 1 at methods_long')
+  assert '](results/methods_long/accuracy.png)' in readme
+  assert readme.index('## Study 1 at methods_long') < readme.index('### Study 1 across budgets')
