@@ -50,8 +50,8 @@ class NoTorchCounterpartError(ConfigError):
 
 # -- The workdir side ------------------------------------------------------------------------------
 
-def _no_checkpoint(workdir: Path) -> FileNotFoundError:
-  return FileNotFoundError(f'No checkpoint in {workdir / "checkpoints"}: run `jaxssl pretrain '
+def _no_checkpoint(workdir: Path, what: str = 'No checkpoint') -> FileNotFoundError:
+  return FileNotFoundError(f'{what} in {workdir / "checkpoints"}: run `jaxssl pretrain '
                            f'--workdir {workdir}` first, or point --workdir at a run that has one.')
 
 
@@ -117,21 +117,22 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
   parts = ('encoder', 'projector') if head else ('encoder',)
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   try:
-    for step in sorted(manager.all_steps(), reverse=True):
+    steps = sorted(manager.all_steps(), reverse=True)
+    for step in steps:
       try:
         config = manager.restore(step, args=ocp.args.Composite(
             config=ocp.args.JsonRestore()))['config']
         meta = ocp.PyTreeCheckpointer().metadata(
-            Path(manager.directory) / str(step) / 'state').item_metadata
+            Path(manager.directory) / str(step) / 'state').item_metadata  # None when truncated
+        abstract = {key: {part: jax.tree.map(
+            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+            (meta[key] or {}).get(part, {})) for part in parts} for key in keys}
       except Exception as error:  # noqa: BLE001 -- any read failure: try the previous checkpoint
         _unreadable(workdir, step, error)
         continue
       if which == 'target' and not meta.get('target_params'):
         raise ConfigError(f'The run in {workdir} (objective {config["objective"]["name"]!r}) has '
-                         'no EMA target network; export --which online.')
-      abstract = {key: {part: jax.tree.map(
-          lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
-          (meta[key] or {}).get(part, {})) for part in parts} for key in keys}
+                          'no EMA target network; export --which online.')
       try:
         state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
             abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
@@ -146,7 +147,7 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
                               image_shape=image_shape), variables
   finally:
     manager.close()
-  raise _no_checkpoint(workdir)
+  raise _no_checkpoint(workdir, 'No readable checkpoint' if steps else 'No checkpoint')
 
 
 # -- The torchvision layout ------------------------------------------------------------------------

@@ -11,6 +11,7 @@
   export of another format version, a truncated file -- fails with one clear error.
 """
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -207,6 +208,20 @@ def test_export_of_a_workdir_without_checkpoint_says_so(tmp_path, capsys):
   assert cli_main(['export', '--workdir', str(tmp_path), '--out', str(tmp_path / 'out')]) == 2
   assert 'jaxssl export: error: No checkpoint' in capsys.readouterr().err
   assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing created
+
+
+def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous_one(run, tmp_path, caplog):
+  workdir = shutil.copytree(run[0], tmp_path / 'run')
+  steps = sorted(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit())
+  assert steps == [2, 4]
+  for path in (workdir / 'checkpoints' / '4' / 'state').rglob('*'):  # truncate its data files
+    if path.is_file() and path.stat().st_size > 0:
+      path.write_bytes(path.read_bytes()[:path.stat().st_size // 3])
+  with caplog.at_level(logging.WARNING):
+    encoder = jaxssl.load_encoder(export(workdir, tmp_path / 'out'))
+  assert 'Checkpoint at step 4 of' in caplog.text and 'trying the previous one' in caplog.text
+  assert encoder.spec['step'] == 2
+  assert (workdir / 'checkpoints' / '4').exists()  # an export leaves the workdir as it was
 
 
 def test_torch_export_without_a_torchvision_counterpart_refuses(run, tmp_path):
