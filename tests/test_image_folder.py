@@ -281,3 +281,32 @@ def test_streamed_evaluation_matches_the_in_memory_evaluation(tmp_path):
   for key in ('linear_top1', 'knn_top1'):
     assert abs(streamed[key] - memory[key]) <= 100 / 12 + 1e-6, key
   assert streamed['diag/rankme'] == pytest.approx(memory['diag/rankme'], rel=0.2)
+
+
+def test_a_flat_folder_is_one_unlabelled_split_and_val_classes_must_match_train(tmp_path):
+  for i in range(3):
+    Image.new('RGB', (8, 8)).save(tmp_path / f'{i}.png')
+  names, splits = image_folder.scan_tree(tmp_path)
+  assert names is None and list(splits) == ['train']
+  assert [label for _, label in splits['train']] == [-1, -1, -1]
+  (tmp_path / 'tree' / 'train' / 'a').mkdir(parents=True)
+  (tmp_path / 'tree' / 'val' / 'b').mkdir(parents=True)
+  Image.new('RGB', (8, 8)).save(tmp_path / 'tree' / 'train' / 'a' / 'x.png')
+  Image.new('RGB', (8, 8)).save(tmp_path / 'tree' / 'val' / 'b' / 'x.png')
+  with pytest.raises(builders.SourceFormatError, match='do not match train/'):
+    image_folder.scan_tree(tmp_path / 'tree')
+
+
+def test_the_image_folder_configs_stream_at_224_with_byol_views():
+  from pathlib import Path
+  from jaxssl.config import load_config_file
+  configs = Path(__file__).resolve().parents[1] / 'experiments' / 'configs'
+  for arch in ('resnet18', 'resnet50'):
+    c = load_config_file(f'{configs}/imagefolder.py:{arch}')
+    assert (c.model.encoder, c.input_pipeline, c.objective.name) == (arch, 'grain', 'byol')
+    assert input_pipeline.eval_sizes(c) == (256, (224, 224))  # the 256 -> 224 protocol
+  with pytest.raises(ValueError, match='valid'):
+    load_config_file(f'{configs}/imagefolder.py:vgg')
+  for stem in ('imagenet100', 'tiny_imagenet'):
+    c = load_config_file(f'{configs}/{stem}.py:corinfomax')
+    assert c.input_pipeline == 'grain' and c.test_split == 'validation'

@@ -8,20 +8,23 @@ wd 1e-4, projector 4096-4096-128, α = 500, λ_R = λ_μ = 0.01, ε = 1e-8; `cor
 p 0 / 0.2). The other objectives keep their CIFAR recipes (configs/cifar10.py) on these views, 400
 epochs. Use `--config.model.dtype=bfloat16` on a GPU/TPU.
 
-Data: a TFDS data set named `imagenet100` in array_record with uint8 `image` (224, 224, 3) and
-`label` features, in --config.data_dir; jaxssl ships no builder for it. Streamed from disk with
-grain (`input_pipeline='grain'`, 8 decoding workers per host): 126k images at 224x224 do not fit
-in device memory.
+Data: the ImageNet-100 class folders (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG), prepared once with
+`jaxssl prepare image_folder --source-dir DIR --name imagenet100` (the original JPEG bytes, no
+TensorFlow), streamed as configs/imagefolder.py does: 8 grain workers per host crop each view on
+the host from the JPEG header and decode only what the crop needs; evaluation resizes to 256 and
+takes the central 224.
 """
 from pathlib import Path
-
-import ml_collections
 
 from jaxssl.config import apply_overrides, load_config_module
 
 
 def _cifar10():
   return load_config_module(Path(__file__).with_name('cifar10.py'))
+
+
+def _imagefolder():
+  return load_config_module(Path(__file__).with_name('imagefolder.py'))
 
 
 _CORINFOMAX = ('batch_size=1024', 'optimizer.lr=0.25', 'objective.kwargs.alpha=500.0',
@@ -38,13 +41,8 @@ def get_config(objective: str = 'corinfomax'):
   if objective not in OBJECTIVES:
     raise ValueError(f'No ImageNet-100 config for {objective!r}; valid: {sorted(OBJECTIVES)}.')
   c = _cifar10().get_config('corinfomax' if objective == 'corinfomax_r50' else objective)
+  c = _imagefolder().stream_images(c)  # grain workers, BYOL's 224x224 views, ImageNet stem
   c.dataset = 'imagenet100'
-  c.input_pipeline = 'grain'
-  c.data_workers = 8
   c.num_classes = 100
-  c.test_split = 'validation'
-  c.model.encoder_kwargs = ml_collections.ConfigDict({'stem': 'imagenet'})
   c.epochs = 400.0
-  c.augment = ml_collections.ConfigDict({'view1': 'byol_view1', 'view2': 'byol_view2'})
-  c.eval.batch_size = 512
   return apply_overrides(c, CHANGES.get(objective, ()))

@@ -8,8 +8,10 @@ warm-up epochs + cosine, SGD lr 0.5 (0.125 per 256 images), momentum 0.9, wd 1e-
 ResNet-50 with the CIFAR stem (3x3 stride-1 conv, no max-pool), the usual choice at 64x64 (the
 reference code's stem was not checked here).
 
-Data: a TFDS data set named `tiny_imagenet` in array_record with uint8 `image` (64, 64, 3) and
-`label` features, in --config.data_dir; jaxssl ships no builder for it (only Fashion-MNIST and CIFAR).
+Data: the Tiny-ImageNet class folders (train/<wnid>/images/*.JPEG flattened to train/<wnid>/*.JPEG,
+and val/ sorted into val/<wnid>/ by val_annotations.txt), prepared once with
+`jaxssl prepare image_folder --source-dir DIR --name tiny_imagenet`, streamed as
+configs/imagefolder.py does (the 64x64 crops cut on the host; evaluation sees the whole 64x64 image).
 """
 from pathlib import Path
 
@@ -21,6 +23,10 @@ from jaxssl.config import apply_overrides, load_config_module
 
 def _cifar10():
   return load_config_module(Path(__file__).with_name('cifar10.py'))
+
+
+def _imagefolder():
+  return load_config_module(Path(__file__).with_name('imagefolder.py'))
 
 
 OBJECTIVES = tuple(_cifar10().OBJECTIVES)
@@ -47,8 +53,9 @@ def get_config(objective: str = 'corinfomax'):
   c.num_classes = 200
   c.test_split = 'validation'
   c.model.encoder = 'resnet50'
+  c = _imagefolder().stream_images(c, views=(_view('cifar_view1', blur=1.0),
+                                             _view('cifar_view2', blur=0.1)))
   c.model.encoder_kwargs = ml_collections.ConfigDict({'stem': 'cifar'})
   c.epochs = 800.0
-  c.augment = ml_collections.ConfigDict({'view1': _view('cifar_view1', blur=1.0),
-                                         'view2': _view('cifar_view2', blur=0.1)})
+  c.eval.resize, c.eval.crop = 64, 64  # the whole image
   return apply_overrides(c, CHANGES.get(objective, ()))
