@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import jax
 import jax.numpy as jnp
@@ -53,7 +54,8 @@ class SupervisedResult:
     holdout_top1 of the parameters at the end of that epoch.
   best_epoch: the epoch whose parameters were evaluated on the test set (the last one without a
     held-out part). stopped_early: training stopped before `epochs` because the held-out top-1
-    had not improved for `patience` epochs.
+    had not improved for `patience` epochs. steps_per_second: the training steps' rate, the
+    first (compiling) step and the held-out evaluations excluded (NaN with a single step).
   """
   test_top1: float
   test_top5: float
@@ -66,6 +68,7 @@ class SupervisedResult:
   num_holdout: int
   stopped_early: bool
   holdout_top1: float = math.nan
+  steps_per_second: float = math.nan  # training steps after the first (compiling) one
 
   def summary(self) -> dict:
     """The scalars `jaxssl evaluate --supervised-baseline` merges into summary.json."""
@@ -169,6 +172,7 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
   device_images = jax.device_put(images, replicated(mesh))
   device_labels = jax.device_put(labels.astype(np.int32), replicated(mesh))
   curve, best, best_top1, since_best, done = [], None, -math.inf, 0, 0
+  train_seconds, timer = 0.0, None
   while done < total_steps:
     epoch = done // steps_per_epoch
     order = batch_indices(seed, epoch, len(images), config.batch_size)
@@ -177,7 +181,12 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
       carry, loss = step(carry, device_images, device_labels, order[i],
                          jax.random.fold_in(rng, done + i))
       losses.append(loss)
+      if timer is None:  # the first step compiled: time from its end
+        jax.block_until_ready(loss)
+        timer = time.perf_counter()
     done += len(losses)
+    jax.block_until_ready(losses[-1])
+    train_seconds += time.perf_counter() - timer
     point = {'epoch': done / steps_per_epoch,
              'train_loss': float(np.mean(jax.device_get(losses)))}
     if num_holdout:
@@ -190,6 +199,7 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
       else:
         since_best += 1
     curve.append(point)
+    timer = time.perf_counter()
     if patience is not None and since_best >= patience:
       break
   if best is None:  # no held-out part: the last parameters
@@ -200,7 +210,8 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
       epochs=float(epochs), epochs_run=curve[-1]['epoch'], best_epoch=best[1]['epoch'],
       train_loss=best[1]['train_loss'], curve=curve, num_train=len(images),
       num_holdout=num_holdout, stopped_early=done < total_steps,
-      holdout_top1=best[1].get('holdout_top1', math.nan))
+      holdout_top1=best[1].get('holdout_top1', math.nan),
+      steps_per_second=(done - 1) / train_seconds if done > 1 and train_seconds > 0 else math.nan)
 
 
 def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float | None = None,
