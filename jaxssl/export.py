@@ -23,7 +23,6 @@ An export is a directory of two files, written atomically (into a temporary dire
 `jaxssl.load_encoder(DIR)` reads either format.
 """
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 
 from jaxssl import __version__
 from jaxssl.config import ConfigError
+from jaxssl.io import umask
 from jaxssl.encoder import (FORMAT, FORMAT_VERSION, SPEC_FILE, WEIGHTS_FILE, Encoder,
                             ExportFormatError, build_modules, sha256, unflatten)
 
@@ -241,11 +241,10 @@ def flatten(variables: dict) -> dict:
 
 def _share(directory: Path) -> None:
   """The usual permissions under the umask (mkdtemp / mkstemp create 0700 / 0600)."""
-  umask = os.umask(0)
-  os.umask(umask)
-  directory.chmod(0o777 & ~umask)
+  mask = umask()
+  directory.chmod(0o777 & ~mask)
   for path in directory.iterdir():
-    path.chmod(0o666 & ~umask)
+    path.chmod(0o666 & ~mask)
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:

@@ -12,6 +12,7 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
   try:
+    os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes it private (0600): as open() would instead
     with os.fdopen(fd, 'wb') as f:
       f.write(payload)
       f.flush()
@@ -22,6 +23,13 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
       os.unlink(tmp)
     raise
   return path
+
+
+def umask() -> int:
+  """The process's file-mode creation mask (read without changing it)."""
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
