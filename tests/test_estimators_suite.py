@@ -167,3 +167,18 @@ def test_train_critic_rejects_bad_settings():
     est.train_critic(jax.random.key(0), data, batch_size=256, steps=100, eval_every=100)
   with pytest.raises(ValueError, match="too few samples"):
     est.train_critic(jax.random.key(0), (data[0][:5], data[1][:5]), steps=10, eval_every=10)
+
+
+def test_train_critic_keeps_the_constant_critic_when_nothing_beats_it():
+  key_x, key_y = jax.random.split(jax.random.key(3))
+  x, y = jax.random.normal(key_x, (600, 2)), jax.random.normal(key_y, (600, 2))  # independent
+  fit = est.train_critic(jax.random.key(0), (x, y), estimator="nwj", batch_size=64, steps=200,
+                         eval_every=50)
+  assert abs(float(fit.estimate)) < 0.05, fit.estimate
+  if int(fit.best_step) == 0:  # no checkpoint beat 0 on validation: exactly 0, validation 0
+    assert float(fit.estimate) == 0.0 and float(fit.validation) == 0.0
+  else:
+    assert float(fit.validation) > 0.0
+  out = est.estimate_mi(x, y, "critic", estimator="infonce", batch_size=64, steps=100,
+                        eval_every=50)
+  assert out.method == "critic" and abs(out.value) < 0.05

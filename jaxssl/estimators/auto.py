@@ -67,7 +67,7 @@ def estimate_mi(x, y, method: str = "auto", *, k: int = 3, key: jax.Array | None
 
   Other methods: "gaussian" (`gaussian_mi`, bias-corrected), "copula" (G), "ksg" (`ksg_mi` on the
   raw data), "ksg_euclidean", "ksg_copula" (K), "ksg_norms" (R), "critic" (`train_critic` with its defaults on the
-  data; `key` and `critic_kwargs` go to it; its held-out estimate). The caller's data are used as
+  rank-Gaussianised data; `key` and `critic_kwargs` go to it; its held-out estimate). The caller's data are used as
   given (standardise or not: the rank-based methods do not care).
 
   Args:
@@ -96,7 +96,8 @@ def estimate_mi(x, y, method: str = "auto", *, k: int = 3, key: jax.Array | None
     values = {"ksg_euclidean": knn.ksg_mi(x, y, k, metric="euclidean")}
   elif method == "critic":
     from jaxssl.estimators import training  # noqa: PLC0415 (lazy optax/Flax import)
-    fit = training.train_critic(jax.random.key(0) if key is None else key, (x, y),
+    fit = training.train_critic(jax.random.key(0) if key is None else key,
+                                (copula.rank_gaussianize(x), copula.rank_gaussianize(y)),
                                 **critic_kwargs)
     values = {"critic": fit.estimate}
   else:

@@ -42,12 +42,14 @@ class CriticFit(NamedTuple):
   """What `train_critic` returns (all values in nats).
 
   estimate: the bound of the kept critic on the test part (fresh batches for a sampler).
-  validation: its value on the validation part at the kept step (what early stopping maximised).
+  validation: its value on the validation part at the kept step (what early stopping maximised;
+    0 when the constant critic was kept).
   params: the kept critic's parameters; `fit.scores(x, y)` scores a new batch with them.
   critic: the Flax module.
   train_curve: per-step training-batch values, shape (steps,); NaN after the stop.
   val_curve: validation values every `eval_every` steps, shape (steps // eval_every,); NaN after.
-  best_step: the step whose parameters were kept; stop_step: the last step run.
+  best_step: the step whose parameters were kept (0: none beat the constant critic, whose estimate
+    0 is returned; `params` are then the initial ones); stop_step: the last step run.
   """
   estimate: jax.Array
   validation: jax.Array
@@ -120,7 +122,17 @@ def train_critic(key: jax.Array, data, critic=None, estimator="infonce", *, step
   Early stopping: every `eval_every` steps the bound is evaluated on the whole validation set;
   the parameters with the best value are kept and training stops after `patience` evaluations
   without improvement (`patience=None`: run all `steps`). The estimate is the kept critic's bound
-  on the test set. `mine` trains with MINE's moving-average gradient and `js` with the f-GAN JS
+  on the test set. The candidates include the constant critic f ≡ c, whose value is exactly 0
+  under every bound here (InfoNCE, DV, SMILE for any c, NWJ for c = 1): when no checkpoint beats
+  0 on validation, the fit reports `best_step = 0` and an estimate of exactly 0 ("no dependence
+  the critic could find"), not the test value of an over-fitted critic. This is model selection
+  on the validation part, not a clamp of the test value: a kept critic's test value can still be
+  below 0 by sampling noise (measured on the suite: experiments/results/estimators/suite.md).
+
+  Heavy tails: on raw (standardised) Student-t data with ν <= 2 the held-out NWJ / DV values of a
+  trained critic reached −7 to −319 nats (outliers in the test part give e^f huge); rank-Gaussianise
+  the inputs first (`copula.rank_gaussianize`, MI-invariant; `estimate_mi(method='critic')`
+  does). `mine` trains with MINE's moving-average gradient and `js` with the f-GAN JS
   objective; both are evaluated with the DV formula.
 
   Defaults (chosen on the Beyond Normal suite, N = 5000, see experiments/results/estimators/): the
@@ -257,11 +269,13 @@ def _program(critic, train_fn, eval_fn, sampler, with_step, steps, batch_size, e
               jnp.where(better, 0, since_best + 1), jnp.where(better, i, best_i), curve, vals)
 
     zero = jnp.zeros((), jnp.int32)
-    init = (zero, params, opt_state, state0, params, jnp.asarray(-jnp.inf, jnp.float32), zero, zero,
+    # The constant critic (best index −1) scores 0 under every bound: a trained checkpoint is kept
+    # only when its validation value beats it.
+    init = (zero, params, opt_state, state0, params, jnp.zeros((), jnp.float32), zero, zero - 1,
             jnp.full((steps,), jnp.nan, jnp.float32), jnp.full((n_evals,), jnp.nan, jnp.float32))
     i, _, _, _, best_p, best_v, _, best_i, curve, vals = jax.lax.while_loop(cond, body, init)
-    return (evaluate(best_p, test), best_v, best_p, curve, vals, (best_i + 1) * eval_every,
-            i * eval_every)
+    estimate = jnp.where(best_i >= 0, evaluate(best_p, test), 0.0)
+    return estimate, best_v, best_p, curve, vals, (best_i + 1) * eval_every, i * eval_every
 
   return jax.jit(run)
 
