@@ -122,12 +122,35 @@ def _table(header, rows) -> str:
   return '\n'.join(out + ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows])
 
 
+def stale_note(name: str, results: Path) -> str:
+  """A warning when a study's results.json predates the current script (its format tells)."""
+  path = results / name / 'results.json'
+  if not path.exists():
+    return ''
+  raw = json.loads(path.read_text())
+  study = name.split('_long')[0].split('_full')[0]
+  old = {
+      'methods': lambda r: 'meta' not in r and (
+          'its verdicts use the old two-standard-error rule, not the paired test, and its '
+          'supervised row is the under-trained one (same 2 epochs as the SSL runs)'),
+      'information': lambda r: not all('seeds' in v for v in r.values()) and 'it ran one seed',
+      'contrastive_mi': lambda r: 'seeds' not in r and 'it ran one seed',
+      'corinfomax_ablation': lambda r: isinstance(r, list) and 'it has no paired-test verdicts',
+  }.get(study, lambda r: False)(raw)
+  if not old:
+    return ''
+  return (f'> **Stale:** these results were written by an earlier version of the script: {old}. '
+          'Rerun the command below to regenerate them.\n\n')
+
+
 def _section(results: Path, name: str) -> str | None:
   summary = results / name / 'summary.md'
   if not summary.exists():
     return None
   text = summary.read_text().rstrip()
   text = text.replace('](', f'](results/{name}/').replace(f'](results/{name}/http', '](http')
+  heading, _, body = text.partition('\n\n')
+  text = f'{heading}\n\n{stale_note(name, results)}{body}'
   return text + f'\n\nAll numbers: [results/{name}/results.md](results/{name}/results.md).'
 
 

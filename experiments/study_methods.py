@@ -18,6 +18,7 @@ over seeds (studylib.ordering_verdict): each claim *confirmed*, *not contradicte
   python experiments/study_methods.py --tiny          # seconds; run by tests/test_studies.py
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,8 @@ TINY_OBJECTIVES = ('vicreg', 'nt_xent')
 def all_objectives() -> tuple:
   """Every objective with a Fashion-MNIST config (experiments/configs/fmnist.py), minus aliases."""
   return tuple(o for o in lib.fmnist_configs().OBJECTIVES if o not in ALIASES)
+
+
 ENTROPY_FAMILY = ('corinfomax', 'vicreg_logdet', 'vicreg_pairwise_kl', 'vicreg_pairwise_bd')
 # The five methods whose order the seed papers state: what `--budget long` runs by default.
 RANKED = ('corinfomax', 'vicreg_logdet', 'vicreg', 'barlow_twins', 'nt_xent')
@@ -226,11 +229,15 @@ def estimate(args, budget, objectives, train, test, out):
   total += seconds
   rows.append((f'Supervised (at most {budget.supervised_epochs:g} epochs)', f'{rate:.2f}', steps,
                f'{seconds / 60:.1f}'))
+  load, cores = os.getloadavg()[0], os.cpu_count() or 1
+  idle = (f' On an idle machine about **{total * min(1.0, cores / load) / 3600:.1f} h** (scaled by '
+          f'cores / load average = {cores}/{load:.1f}: a rough correction, as the other processes '
+          'shared the cores).' if load > cores else '')
   text = '\n'.join([
       f'Estimated wall time of `{lib.command_line("study_methods.py", args)}`: '
       f'**{total / 3600:.1f} h** of training ({lib.load_note()} when measured, '
       f'{jax.devices()[0].platform}), plus evaluation (features of {len(train[0])} + '
-      f'{len(test[0])} images and a linear probe per run).', '',
+      f'{len(test[0])} images and a linear probe per run).{idle}', '',
       lib.markdown_table(('method', 'steps / s (measured)', 'steps / run', 'minutes, all seeds'),
                          rows)])
   print(text)

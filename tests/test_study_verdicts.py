@@ -171,3 +171,21 @@ def test_readme_sets_the_budgets_side_by_side(tmp_path):
   assert readme.index('## Study 1 at methods\n') < readme.index('## Study 1 at methods_long')
   assert '](results/methods_long/accuracy.png)' in readme
   assert readme.index('## Study 1 at methods_long') < readme.index('### Study 1 across budgets')
+
+
+def test_readme_flags_results_older_than_their_script(tmp_path):
+  sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'experiments'))
+  import make_readme  # pylint: disable=import-outside-toplevel
+  _write_methods(tmp_path / 'methods', {'vicreg': [85.0, 85.2]}, [80.0, 81.0], [])
+  assert make_readme.stale_note('methods', tmp_path) == ''
+  raw = json.loads((tmp_path / 'methods' / 'results.json').read_text())
+  del raw['meta']  # the format before the paired test
+  (tmp_path / 'methods' / 'results.json').write_text(json.dumps(raw))
+  assert 'two-standard-error rule' in make_readme.stale_note('methods', tmp_path)
+  info = tmp_path / 'information'
+  info.mkdir()
+  (info / 'results.json').write_text(json.dumps({'vicreg': {'points': []}}))  # one seed, old
+  assert 'one seed' in make_readme.stale_note('information', tmp_path)
+  (info / 'results.json').write_text(json.dumps({'vicreg': {'seeds': []}}))
+  assert make_readme.stale_note('information', tmp_path) == ''
+  assert make_readme.stale_note('estimators', tmp_path) == ''  # no results.json
