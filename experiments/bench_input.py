@@ -12,7 +12,7 @@ each row is the throughput of one core), alternating rounds, medians reported:
       decode, as solo-learn's NCropAugmentation), `DataLoader(num_workers=1)`: what solo-learn and
       lightly users run, minus their host-side colour jitter and blur (which only add to (b));
   (c) full decode then crop: (a) without the DCT scaling (`draft=False`).
-The images are smooth random colour fields with texture and noise (~45 KB each, ImageNet's mean
+The images are smooth random colour fields with texture and noise (51 KB each; ImageNet's mean
 is ~110 KB at about this size), so the entropy decoding is no cheaper than on photos.
 """
 import argparse
