@@ -116,6 +116,8 @@ def test_holdout_and_patience_errors():
     train_supervised(config, arrays, arrays, patience=2)
   with pytest.raises(ValueError, match='holds out some'):
     train_supervised(config, arrays, arrays, holdout=0.001)
+  with pytest.raises(ValueError, match='Unknown augmentation preset'):  # `view` is what is used
+    train_supervised(config, arrays, arrays, view='no_such_view')
 
 
 def test_steps_per_second_excludes_the_compiling_step():

@@ -91,8 +91,8 @@ def _check_labels(config, images, labels, test_images, test_labels) -> None:
 
 
 def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None = None,
-                     seed: int = 0, holdout: float = 0.0,
-                     patience: int | None = None) -> SupervisedResult:
+                     seed: int = 0, holdout: float = 0.0, patience: int | None = None,
+                     view=None) -> SupervisedResult:
   """Trains the config's encoder + a linear head on the labels; evaluates it on the test set.
 
   Args:
@@ -107,6 +107,8 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
       of the epoch with the best held-out top-1 (ties: the earlier epoch). 0: no held-out part,
       the last parameters are evaluated.
     patience: with `holdout`, stop after this many epochs without a better held-out top-1.
+    view: the training augmentation, a preset name or view dict (default `config.augment.view1`);
+      evaluation images are only converted and normalised as in it.
   """
   (images, labels), (test_images, test_labels) = train_arrays, test_arrays
   images, labels = np.asarray(images), np.asarray(labels)
@@ -135,7 +137,7 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
 
   mesh = make_mesh()
   check_batch_divisible(config.batch_size, mesh)
-  view = view_config(config.augment.view1)
+  view = view_config(config.augment.view1 if view is None else view)
   encoder = build_model(config.model).encoder
   model = SSLModel(encoder, MLPHead((config.num_classes,), batch_norm=False))  # z = W h + b
   steps_per_epoch = len(images) // config.batch_size
