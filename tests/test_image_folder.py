@@ -86,6 +86,9 @@ def test_bad_trees_get_one_clear_error(tmp_path):
     prepare(tmp_path / 'empty_class', name='My Images')
   with pytest.raises(builders.SourceFormatError, match='is a TFDS data set of its own'):
     prepare(tmp_path / 'empty_class', name='imagenette')
+  with pytest.raises(data.DatasetNotPreparedError,
+                     match='jaxssl prepare image_folder --source-dir DIR --name not_here'):
+    data.load_source('not_here', 'train', data_dir=tmp_path / 'tfds')
 
 
 def test_an_interrupted_prepare_leaves_nothing_prepared_and_a_rerun_starts_clean(

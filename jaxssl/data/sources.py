@@ -61,7 +61,9 @@ def _not_prepared_message(name, data_dir, reason):
                  f"{cls._TARBALL} (https://www.cs.toronto.edu/~kriz/cifar.html).")
   else:
     lines.append(f"(or `tfds build {base} --file_format=array_record --data_dir {data_dir}`; "
-                 f"TF-free local builders: {', '.join(builders.LOCAL_BUILDERS)})")
+                 f"TF-free local builders: {', '.join(builders.LOCAL_BUILDERS)}; a folder of "
+                 f"images: `jaxssl prepare image_folder --source-dir DIR --name {base} "
+                 f"--data-dir {data_dir}`)")
   return "\n".join(lines)
 
 
@@ -71,8 +73,10 @@ def _builder(name, data_dir):
   except tfds.core.registered.DatasetNotFoundError:
     raise DatasetNotPreparedError(
         f"Unknown data set {name!r}: no TFDS builder of that name and nothing prepared in "
-        f"{data_dir}. jaxssl's TF-free builders: {', '.join(builders.LOCAL_BUILDERS)}; any TFDS "
-        "data set prepared with file_format=array_record is read by its name.") from None
+        f"{data_dir}. jaxssl's TF-free builders: {', '.join(builders.LOCAL_BUILDERS)}; a folder of "
+        f"images is prepared by `jaxssl prepare image_folder --source-dir DIR --name {name} "
+        f"--data-dir {data_dir}`; any TFDS data set prepared with file_format=array_record is read "
+        "by its name.") from None
 
 
 def prepare(name: str, *, data_dir=None, source_dir=None, dataset_name=None,
