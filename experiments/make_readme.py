@@ -39,8 +39,10 @@ epochs, 3 seeds), `--budget long` (all 60k images, the demo ConvNet, 10 epochs; 
 ranked methods and the supervised baseline, 2 seeds) and `--budget full` (the shipped configs in
 `configs/fmnist.py`: 60k images, the demo ConvNet; a GPU runs it in minutes). Orderings are judged by
 a paired test over seeds (*confirmed* / *not contradicted* / *contradicted*, with Δ and its 95 %
-interval); with 2-3 seeds such a test has little power. The scripts write their tables, JSON and plots atomically to `results/<study>/`;
-this file is generated from them by `python experiments/make_readme.py`. CPU-budget numbers are
+interval); with 2-3 seeds such a test has little power. The scripts write their tables, JSON and
+plots atomically to `results/<study>/` (`results/<study>_<budget>/` for long and full); this file is
+generated from them by `python experiments/make_readme.py`, which flags results older than their
+script as stale. CPU-budget numbers are
 trends on a small model, not the papers' accuracies; `configs/cifar10.py`, `cifar100.py`,
 `tiny_imagenet.py` and `imagenet100.py` carry the published settings for users with the data.
 
