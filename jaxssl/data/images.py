@@ -5,15 +5,16 @@ reads only the header: the size, the mode and the EXIF orientation. The random-r
 sampled from that size (`sample_crop_boxes`, torchvision's `RandomResizedCrop.get_params`), then
 `decode_resized_crops` decodes the image once for all its views, at the smallest JPEG DCT scale
 (1/2, 1/4, 1/8: Pillow's `draft`, libjpeg-turbo's scaled decode) that keeps every box at least as
-large as its output, and resizes each box with Pillow's antialiased bilinear filter
-(`Image.resize(size, BILINEAR, box=...)`, what torchvision does on PIL images) straight to the
-output size as uint8. Flip, colour jitter, grey, blur and solarise then run on the device.
+large as its output, and resizes each box with Pillow's antialiased bilinear filter (what
+torchvision does on PIL images) straight to the output size as uint8. Flip, colour jitter, grey, blur and solarise then run on the device.
 
 Semantics, against torchvision's `ImageFolder` + `RandomResizedCrop`:
 - The same box distribution (integer boxes; scale and ratio ranges; 10 attempts; the central-crop
   fallback), drawn with NumPy from a per-batch seed instead of torch's global generator.
-- Pillow's resize with `box` may read a filter's width of pixels just outside the box, where
-  crop-then-resize clamps at the box's edge: the border pixels differ slightly.
+- Only the box's pixels are read: the box's crop window is cut out first, then resized
+  (`_resize_box`), as torchvision's crop-then-resize does; an integer box at full decode gives
+  torchvision's pixels exactly (tested), and the views of a pair never share pixels outside their
+  boxes.
 - A DCT-scaled decode is itself an antialiased downsampling, so a box decoded at 1/2 scale and then
   resized differs from a full decode by a few grey levels (measured in tests/test_images.py).
 - Grey, CMYK, palette and RGBA images are converted to the data set's channels (RGB for 3, L for 1)
@@ -174,7 +175,7 @@ def decode_resized_crops(image: Image.Image, boxes, out_sizes, *, channels: int 
       if box == (0, 0, image.size[0], image.size[1]) and image.size == (out_w, out_h):
         view = image
       else:
-        view = image.resize((int(out_w), int(out_h)), Image.BILINEAR, box=box)
+        view = _resize_box(image, box, (int(out_w), int(out_h)))
       if view.mode != mode:
         view = view.convert(mode)  # grey in an RGB data set (after the resize: 3x less work)
       array = np.asarray(view, np.uint8)
@@ -184,6 +185,27 @@ def decode_resized_crops(image: Image.Image, boxes, out_sizes, *, channels: int 
   except Exception as e:  # noqa: BLE001 -- truncated or corrupt data
     raise ImageDecodeError(f'{name}: cannot decode ({type(e).__name__}: {e}).') from e
   return views
+
+
+def _resize_box(image: Image.Image, box, size) -> Image.Image:
+  """`box` (left, top, right, bottom; fractional after a DCT-scaled decode) of `image` resized to
+  `size`, reading only the box's pixels: its crop window first (`jaxssl.augment.crop_window`'s
+  rule: edges rounded to the nearest pixel edge, halves up, at least one pixel), then Pillow's
+  antialiased bilinear resize of the box within that window (clipped to it where a sub-pixel edge
+  was rounded inwards). Pillow's `resize(box=...)` on the
+  whole image would read a filter's width beyond the box; torchvision crops, then resizes. An
+  integer box is exactly torchvision's `resized_crop` on a PIL image."""
+  edges = []
+  for lo, hi, extent in ((box[0], box[2], image.size[0]), (box[1], box[3], image.size[1])):
+    start = min(max(math.floor(lo + 0.5), 0), extent - 1)
+    edges.append((start, min(max(math.floor(hi + 0.5), start + 1), extent)))
+  (x0, x1), (y0, y1) = edges
+  window = image.crop((x0, y0, x1, y1))
+  # The box within its window; where rounding made the window the smaller, the box is clipped to
+  # it (Pillow's box must lie inside the image it resizes).
+  inner = (max(box[0] - x0, 0.0), max(box[1] - y0, 0.0), min(box[2] - x0, x1 - x0),
+           min(box[3] - y0, y1 - y0))
+  return window.resize(size, Image.BILINEAR, box=inner)
 
 
 def decode_full(encoded: bytes, *, channels: int = 3, name: str = 'image') -> np.ndarray:
