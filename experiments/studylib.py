@@ -364,7 +364,7 @@ def paired_difference(a, b, *, method: str = 't', alpha: float = 0.05) -> dict:
     return out
   if method == 't':
     from scipy import stats  # pylint: disable=import-outside-toplevel
-    se = d.std(ddof=1) / math.sqrt(n)
+    se = float(d.std(ddof=1)) / math.sqrt(n)
     if se == 0:
       delta = out['delta']
       return {**out, 'ci_low': delta, 'ci_high': delta, 'p': 1.0 if delta == 0 else 0.0}
@@ -381,7 +381,8 @@ def paired_difference(a, b, *, method: str = 't', alpha: float = 0.05) -> dict:
   points = np.unique((subsets @ d)[counts > 0] / counts[counts > 0])
   span = max(points[-1] - points[0], 1.0)
   probes = np.concatenate([[points[0] - span], (points[:-1] + points[1:]) / 2, [points[-1] + span]])
-  keep = _sign_flip_p(d[None, :] - probes[:, None], signs) > alpha
+  keep = np.concatenate([_sign_flip_p(d[None, :] - chunk[:, None], signs) > alpha  # chunks:
+                         for chunk in np.array_split(probes, -(-len(probes) // 256))])  # memory
   low = high = math.nan
   if keep.any():
     first, last = np.flatnonzero(keep)[[0, -1]]
