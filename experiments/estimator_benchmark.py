@@ -313,7 +313,8 @@ def plot_suite(summary, task_names, path):
   for i in range(grid.shape[0]):
     for j in range(grid.shape[1]):
       if np.isfinite(grid[i, j]):
-        ax.text(j, i, f"{100 * grid[i, j]:.0f}", ha="center", va="center", fontsize=6)
+        ax.text(j, i, f"{100 * grid[i, j]:.0f}", ha="center", va="center", fontsize=6,
+                color="white" if abs(grid[i, j]) > 0.6 else "black")
   ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=7)
   ax.set_yticks(range(len(task_names)), task_names, fontsize=6)
   fig.colorbar(im, ax=ax, label="relative error (estimate − true) / true, clipped to ±1")

@@ -135,10 +135,11 @@ def train_critic(key: jax.Array, data, critic=None, estimator="infonce", *, step
   does). `mine` trains with MINE's moving-average gradient and `js` with the f-GAN JS
   objective; both are evaluated with the DV formula.
 
-  Defaults (chosen on the Beyond Normal suite, N = 5000, see experiments/results/estimators/): the
-  benchmark's small concatenated critic 16-8 (`default_critic()`), batch 256, Adam 3e-3, at most
-  4000 steps, evaluation every 200 with patience 3. The default separable 256-256 → 32 critic
-  over-fits 2500 samples once d >= 3.
+  Defaults: the Beyond Normal benchmark's protocol (a small concatenated critic 16-8,
+  `default_critic()`, batch 256, a held-out half, early stopping every few hundred steps) with
+  Adam 3e-3 (the benchmark uses 0.1) and at most 4000 steps; checked on a few suite tasks, not
+  tuned by a sweep. The separable 256-256 → 32 critic over-fits 2500 samples once d >= 3. Suite
+  results (a smaller budget): experiments/results/estimators/suite.md.
 
   Compilation: one per (critic, estimator, data shapes, steps, batch size, eval_every, patience,
   optimizer); `lr` and the data are inputs, so repeated calls reuse the compiled program (a
