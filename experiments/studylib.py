@@ -63,9 +63,9 @@ BUDGETS = {
         'model.encoder_kwargs.stages=((32, 1), (64, 2), (128, 2))', 'model.encoder_kwargs.pool_grid=2',
         'batch_size=256', 'epochs=2.0', 'log_every=5', 'eval.batch_size=1000'), 256, 1000),
     'long': Budget('long', 60000, 10000, _COMMON + ('epochs=10.0', 'log_every=25'), 4096, 4096,
-                   supervised_epochs=20.0, patience=3),
+                   supervised_epochs=20.0, patience=5),
     'full': Budget('full', 60000, 10000, _COMMON + ('log_every=25',), 4096, 4096,
-                   supervised_epochs=20.0, patience=3),
+                   supervised_epochs=20.0, patience=5),
 }
 _START = [time.time()]  # reset by budget_from_args: a study's wall time
 
