@@ -11,7 +11,10 @@ each row is the throughput of one core), alternating rounds, medians reported:
   (b) torchvision: `ImageFolder` + (`RandomResizedCrop(224)` + `ToTensor()`) twice per image (one
       decode, as solo-learn's NCropAugmentation), `DataLoader(num_workers=1)`: what solo-learn and
       lightly users run, minus their host-side colour jitter and blur (which only add to (b));
-  (c) full decode then crop: (a) without the DCT scaling (`draft=False`).
+  (c) full decode then crop: (a) without the DCT scaling (`draft=False`);
+  (d) (a)'s `TwoViewBatch` called in the benchmark's own process, no grain: the decode and resize
+      work alone; (d) - (a) is the cost of running it in a grain worker and handing the batches
+      over (grain 0.2.18 already passes them through shared memory, not pickled).
 The images are smooth random colour fields with texture and noise (51 KB each; ImageNet's mean
 is ~110 KB at about this size), so the entropy decoding is no cheaper than on photos.
 """
@@ -81,6 +84,22 @@ def time_jaxssl(data_dir: str, n: int, *, draft: bool) -> float:
   return count / (time.perf_counter() - start)
 
 
+def time_in_process(data_dir: str, n: int) -> float:
+  """Images/s (two views each) of (a)'s batch function called directly, no grain worker."""
+  from jaxssl.data import input_pipeline
+  source = input_pipeline.EncodedImages('bench_jpegs', 'train', data_dir=data_dir)
+  crop = dict(out_size=(OUT, OUT), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3))
+  batch_fn = input_pipeline.TwoViewBatch(source, [crop, crop], seed=0, process_index=0)
+  batch_fn(0, np.arange(BATCH) % len(source))  # warm-up
+  start = time.perf_counter()
+  count = 0
+  for k in range(1, n // BATCH + 1):
+    batch = batch_fn(k, np.arange(k * BATCH, (k + 1) * BATCH) % len(source))
+    assert batch['view1'].shape == (BATCH, OUT, OUT, 3)
+    count += BATCH
+  return count / (time.perf_counter() - start)
+
+
 def time_torchvision(folder: Path, n: int) -> float:
   """Images/s (two views each) of torchvision ImageFolder + RandomResizedCrop + DataLoader."""
   compat = _torch_compat()
@@ -121,29 +140,36 @@ def main(argv=None) -> int:
   os.sched_setaffinity(0, {core})  # the worker processes inherit it
   os.environ.setdefault('JAX_PLATFORMS', 'cpu')
   from jaxssl import data
+  load_before = list(os.getloadavg())
   with tempfile.TemporaryDirectory(prefix='jaxssl-bench-input-') as tmp:
     folder = write_folder(Path(tmp) / 'images', max(n, BATCH * 2))
     sizes = [p.stat().st_size for p in folder.rglob('*.jpg')]
     data_dir = str(Path(tmp) / 'tfds')
     data.prepare('image_folder', data_dir=data_dir, source_dir=folder, dataset_name='bench_jpegs')
-    rows = {'jaxssl': [], 'torchvision': [], 'full_decode': []}
+    rows = {'jaxssl': [], 'torchvision': [], 'full_decode': [], 'in_process': []}
     for _ in range(rounds):
       rows['jaxssl'].append(time_jaxssl(data_dir, n, draft=True))
       rows['torchvision'].append(time_torchvision(folder, n))
       rows['full_decode'].append(time_jaxssl(data_dir, n, draft=False))
+      rows['in_process'].append(time_in_process(data_dir, n))
   median = {k: float(np.median(v)) for k, v in rows.items()}
   result = dict(images=len(sizes), mean_jpeg_kb=float(np.mean(sizes) / 1024), rounds=rows,
                 median_images_per_second_per_core=median, core=core,
                 speedup_vs_torchvision=median['jaxssl'] / median['torchvision'],
+                load_average_before=load_before, load_average_after=list(os.getloadavg()),
                 cpu=_cpu_name(), command='python experiments/bench_input.py' +
-                (' --tiny' if args.tiny else ''))
+                (' --tiny' if args.tiny else '') +
+                (f' --rounds {args.rounds}' if args.rounds != 3 and not args.tiny else ''))
   print(f'{len(sizes)} JPEGs 500x375 q90 (mean {result["mean_jpeg_kb"]:.0f} KB), two {OUT}x{OUT} '
         f'views per image, 1 core ({result["cpu"]}), {rounds} round(s), median images/s:')
   for name, label in (('jaxssl', '(a) jaxssl (header box, DCT-scaled decode, box resize)'),
                       ('torchvision', '(b) torchvision ImageFolder+RandomResizedCrop+DataLoader'),
-                      ('full_decode', '(c) full decode then crop')):
+                      ('full_decode', '(c) full decode then crop'),
+                      ('in_process', '(d) (a)\'s batch function in this process, no grain')):
     print(f'  {label:<60} {median[name]:8.1f}   {rows[name]}')
-  print(f'  (a) / (b) = {result["speedup_vs_torchvision"]:.2f}x')
+  print(f'  (a) / (b) = {result["speedup_vs_torchvision"]:.2f}x; in a grain worker vs in process: '
+        f'{1e3 / median["jaxssl"]:.2f} vs {1e3 / median["in_process"]:.2f} ms per image; load '
+        f'average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after')
   if not args.tiny:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + '\n')
