@@ -14,6 +14,8 @@ over seeds (studylib.ordering_verdict): each claim *confirmed*, *not contradicte
   python experiments/study_methods.py --budget long   # 60k images, demo ConvNet, 10 epochs, the
                                                       # five ranked methods + supervised, 2 seeds
   python experiments/study_methods.py --budget long --estimate   # its wall time, measured
+  python experiments/study_methods.py --budget long --resume     # after an interruption: reuses
+                                                      # the runs already in results/*/runs/
   python experiments/study_methods.py --budget full   # shipped configs (GPU: minutes)
   python experiments/study_methods.py --tiny          # seconds; run by tests/test_studies.py
 """
@@ -150,10 +152,11 @@ def main(argv=None):
     results = []
     for seed in seeds:
       config = lib.make_config(objective, budget, seed=seed)
-      r = lib.train_and_evaluate(config, work / f'{objective}_s{seed}', train, test)
+      r = lib.cached_run(args, out, f'{objective}_s{seed}', config, lambda: lib.train_and_evaluate(
+          config, work / f'{objective}_s{seed}', train, test))
       print(f'{objective:<22} seed {seed}: linear {r["linear_top1"]:.2f}  kNN {r["knn_top1"]:.2f}'
-            f'  ({r["seconds"]:.0f} s)', flush=True)
-      results.append(lib.clean(r))
+            f'  ({r["seconds"]:.0f} s{", resumed" if r.get("resumed") else ""})', flush=True)
+      results.append(r)
     raw[objective] = results
     rows.append(dict(name=objective, label=NAMES[objective],
                      linear=[r['linear_top1'] for r in results],
@@ -164,7 +167,9 @@ def main(argv=None):
   scores = {r['name']: r['linear'] for r in rows}
   supervised = []
   for seed in seeds:
-    s = lib.supervised(lib.make_config('vicreg', budget, seed=seed), budget, train, test, seed=seed)
+    config = lib.make_config('vicreg', budget, seed=seed)
+    s = lib.cached_run(args, out, f'supervised_s{seed}', config,
+                       lambda: lib.supervised(config, budget, train, test, seed=seed))
     print(f"supervised             seed {seed}: test {s['test_top1']:.2f}  best epoch "
           f"{s['best_epoch']:g} of {s['epochs_run']:g} run  ({s['seconds']:.0f} s)", flush=True)
     supervised.append(s)

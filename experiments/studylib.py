@@ -19,6 +19,7 @@ Numbers from `tiny` and `cpu` are smoke tests and trends, not the published accu
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import time
@@ -88,6 +89,9 @@ def add_budget_flags(parser, *, seeds: int | None = 1) -> None:
   parser.add_argument('--out', default=None, help='results folder (default: results/<study>)')
   parser.add_argument('--workdir', default=None,
                       help='where runs are trained (default: a folder under /tmp)')
+  parser.add_argument('--resume', action='store_true',
+                      help='reuse the runs an interrupted invocation finished (results/<study>/'
+                           'runs/*.json, kept only where the run\'s config is the same)')
   parser.add_argument('--compile-cache', default=str(Path.home() / '.cache' / 'jaxssl' / 'xla'),
                       help="JAX's persistent compilation cache ('' = off): runs that differ only "
                            'in seed or in a later invocation skip XLA compilation')
@@ -283,6 +287,25 @@ def measure_supervised_steps_per_second(config, train, test, *, steps: int = 8) 
 def load_note() -> str:
   """The 1-minute load average and the core count: what a measured speed was measured under."""
   return f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores'
+
+
+def cached_run(args, out: Path, name: str, config, run) -> dict:
+  """`run()`'s JSON-safe result, saved to out/runs/<name>.json as soon as it finishes.
+
+  With `--resume`, a saved result whose config (`config`'s JSON, seed included) equals this one is
+  returned instead of running again, marked `resumed: True`; any other saved result is rerun. A
+  study of hours then survives an interruption: rerun the same command with --resume.
+  """
+  path = out / 'runs' / f'{name}.json'
+  key = config.to_json_best_effort(sort_keys=True)
+  if getattr(args, 'resume', False) and path.exists():
+    saved = json.loads(path.read_text())
+    if saved.get('config') == key:
+      return {**saved['result'], 'resumed': True}
+  result = clean(run())
+  path.parent.mkdir(parents=True, exist_ok=True)
+  atomic_write_text(path, dumps_strict(dict(config=key, result=result)))
+  return result
 
 
 def elapsed_minutes() -> float:
