@@ -34,7 +34,7 @@ from jaxssl.config import apply_overrides, load_config_module
 from jaxssl.evaluate import features as features_lib
 from jaxssl.evaluate import knn, linear_probe
 from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
-from jaxssl.evaluate.supervised import train_supervised
+from jaxssl.evaluate.supervised import supervised_view, train_supervised
 from jaxssl.train.loop import pretrain, setup, view_config
 
 ROOT = Path(__file__).resolve().parent
@@ -228,22 +228,6 @@ def train_and_evaluate(config, workdir, train, test, *, checkpoints=False, x64=F
   out.update(seconds=time.perf_counter() - start, steps=result.total_steps,
              skipped_steps=int(result.state.skipped_steps), _run=result)
   return out
-
-
-def supervised_view(config) -> dict:
-  """The supervised baseline's augmentation: view 1 with a mild crop (area ≥ 0.8) and flip only.
-
-  The SSL views (crop area ≥ 0.3, colour jitter, blur) are built for invariance learning; trained
-  on them end to end and tested on whole, un-augmented images, the classifier meets a distribution
-  it never trained on. The usual supervised recipe (crop + flip, as SimCLR's supervised baseline).
-  """
-  view = plain_view(config.augment.view1)
-  if 'crop' in view:
-    view['crop'] = dict(view['crop'], scale=(max(0.8, view['crop']['scale'][0]), 1.0))
-  for name in ('color_jitter', 'blur', 'solarize', 'grayscale'):
-    if name in view:
-      view[name] = dict(view[name], p=0.0)
-  return view
 
 
 def supervised(config, budget: Budget, train, test, *, seed: int) -> dict:

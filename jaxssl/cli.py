@@ -47,7 +47,16 @@ def _parser():
   p.add_argument('--baselines', action='store_true',
                  help='also probe the random-init encoder and raw pixels')
   p.add_argument('--supervised-baseline', action='store_true',
-                 help='also train the same encoder end to end on the labels (supervised_top1)')
+                 help='also train the same encoder end to end on the labels, to convergence: '
+                      'early-stopped on a held-out part of the training split (supervised_top1)')
+  p.add_argument('--supervised-epochs', type=float, default=None,
+                 help="the supervised baseline's most epochs, its cosine schedule spanning them "
+                      '(default 20)')
+  p.add_argument('--supervised-holdout', type=float, default=None,
+                 help='fraction of the training images it holds out (default 0.1; 0: none, a '
+                      'fixed-length run of --supervised-epochs)')
+  p.add_argument('--supervised-patience', type=int, default=None,
+                 help='epochs without a better held-out top-1 before it stops (default 5)')
 
   p = sub.add_parser('export', help='the pretrained encoder alone, for JAX or PyTorch')
   p.add_argument('--workdir', required=True, help='a pretraining workdir (its latest checkpoint)')
@@ -110,8 +119,13 @@ def main(argv=None) -> int:
       return EXIT_MOSTLY_SKIPPED if result.mostly_skipped else 0
     if args.command == 'evaluate':
       from jaxssl.evaluate.run import evaluate_workdir, print_summary
+      options = {k: v for k, v in dict(epochs=args.supervised_epochs,
+                                       holdout=args.supervised_holdout,
+                                       patience=args.supervised_patience).items() if v is not None}
+      if args.supervised_holdout == 0:
+        options['patience'] = None  # nothing held out: nothing to stop on
       summary = evaluate_workdir(args.workdir, baselines=args.baselines,
-                                 supervised_baseline=args.supervised_baseline)
+                                 supervised_baseline=args.supervised_baseline and (options or True))
       print_summary(summary)
       return 0
     if args.command == 'export':

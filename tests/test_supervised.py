@@ -9,7 +9,8 @@ import pytest
 from jaxssl.cli import _parser
 from jaxssl.data.builders import FASHION_MNIST_DIR, read_fashion_mnist
 from jaxssl.evaluate.run import evaluate_workdir
-from jaxssl.evaluate.supervised import supervised_baseline, train_supervised
+from jaxssl.data.input_pipeline import view_config
+from jaxssl.evaluate.supervised import BASELINE, supervised_baseline, supervised_view, train_supervised
 from jaxssl.train import setup
 
 from helpers import tiny_config
@@ -28,7 +29,7 @@ def test_supervised_baseline_beats_chance_and_lands_in_the_summary_and_report(tm
                        'eval.knn_k=(5,)')
   state = setup(config, train_arrays=train)['state']  # the evaluation needs some encoder state
   summary = evaluate_workdir(tmp_path, state=state, config=config, arrays=(train, test),
-                             supervised_baseline=True)
+                             supervised_baseline=dict(epochs=3.0, holdout=0.0, patience=None))
   on_disk = json.loads((tmp_path / 'summary.json').read_text())
   assert on_disk['supervised_top1'] == pytest.approx(summary['supervised_top1'])
   assert '| supervised_top1 |' in (tmp_path / 'report.md').read_text()
@@ -49,6 +50,37 @@ def test_supervised_baseline_bad_inputs_and_cli_flag():
     supervised_baseline(config, (images, np.zeros(32, int)), (images, np.zeros(32, int)), epochs=0)
   args = _parser().parse_args(['evaluate', '--workdir', 'w', '--supervised-baseline'])
   assert args.supervised_baseline and not args.baselines
+  with pytest.raises(ValueError, match='patience'):  # nothing held out to stop on
+    supervised_baseline(config, (images, np.zeros(32, int)), (images, np.zeros(32, int)),
+                        holdout=0.0)
+
+
+def test_supervised_view_keeps_only_a_mild_crop_and_the_flip():
+  config = tiny_config()
+  view = supervised_view(config)
+  ssl_view = view_config(config.augment.view1)
+  assert view['crop']['scale'] == (max(0.8, ssl_view['crop']['scale'][0]), 1.0)
+  assert view['flip'] == ssl_view['flip']
+  for name in ('color_jitter', 'blur', 'solarize', 'grayscale'):
+    if name in view:
+      assert view[name]['p'] == 0.0
+
+
+def test_cli_supervised_baseline_defaults_to_the_early_stopped_protocol(tmp_path, monkeypatch):
+  # `jaxssl evaluate --supervised-baseline` hands evaluate_workdir the converged protocol's
+  # options: the library defaults (BASELINE), or the flags; --supervised-holdout 0 turns early
+  # stopping off.
+  from jaxssl import cli  # pylint: disable=import-outside-toplevel
+  from jaxssl.evaluate import run  # pylint: disable=import-outside-toplevel
+  seen = []
+  monkeypatch.setattr(run, 'evaluate_workdir', lambda workdir, **kw: seen.append(kw) or {})
+  monkeypatch.setattr(run, 'print_summary', lambda summary: None)
+  for flags in ([], ['--supervised-epochs', '7', '--supervised-patience', '2'],
+                ['--supervised-holdout', '0']):
+    assert cli.main(['evaluate', '--workdir', str(tmp_path), '--supervised-baseline'] + flags) == 0
+  assert [kw['supervised_baseline'] for kw in seen] == [
+      True, dict(epochs=7.0, patience=2), dict(holdout=0.0, patience=None)]
+  assert BASELINE == dict(epochs=20.0, holdout=0.1, patience=5)
 
 
 def _replay_early_stopping(tops, patience, max_epochs):
@@ -103,7 +135,11 @@ def test_early_stopping_when_nothing_improves_stops_after_patience_epochs():
   assert result.best_epoch == best + 1.0
   losses = [p['train_loss'] for p in result.curve]
   assert max(losses) - min(losses) < 0.1  # nats: nothing was learned (chance: log 10 = 2.30)
-  assert 'supervised_best_epoch' not in supervised_baseline(config, train, test, epochs=1.0)
+  assert 'supervised_best_epoch' not in supervised_baseline(config, train, test, epochs=1.0,
+                                                            holdout=0.0, patience=None)
+  # The default: early-stopped on a held-out 10 % (16 of these 160 images).
+  default = supervised_baseline(config, train, test, epochs=2.0)
+  assert default['supervised_epochs_run'] == 2.0 and 'supervised_holdout_top1' in default
 
 
 def test_holdout_and_patience_errors():

@@ -43,11 +43,13 @@ def probe_scores(train_x, train_y, test_x, test_y, *, num_classes, seed, prefix)
 
 
 def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None, config=None,
-                     arrays=None, supervised_baseline: bool = False) -> dict:
+                     arrays=None, supervised_baseline: bool | dict = False) -> dict:
   """Evaluates the run in `workdir`; returns the summary dict (also written to summary.json).
 
   `supervised_baseline` also trains the same encoder end to end on the labels
-  (`jaxssl.evaluate.supervised`, config.epochs epochs): `supervised_top1` / `supervised_top5`.
+  (`jaxssl.evaluate.supervised.supervised_baseline`: to convergence, early-stopped on a held-out
+  10 % of the training split): `supervised_top1` / `supervised_top5`. A dict gives its keyword
+  arguments (epochs, holdout, patience, view).
   """
   start = time.perf_counter()
   workdir = Path(workdir)
@@ -118,8 +120,10 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
                                   test_labels, num_classes=classes, seed=config.seed,
                                   prefix='raw_pixels_'))
   if supervised_baseline:
+    options = supervised_baseline if isinstance(supervised_baseline, dict) else {}
     summary.update(supervised.supervised_baseline(config, (train_images, train_labels),
-                                                  (test_images, test_labels), seed=config.seed))
+                                                  (test_images, test_labels), seed=config.seed,
+                                                  **options))
 
   # Information diagnostics on two augmented views of the test set.
   key = jax.random.PRNGKey(config.seed + 1)
