@@ -30,7 +30,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxssl import __version__
+from jaxssl import __version__, run_format
 from jaxssl.config import ConfigError
 from jaxssl.io import umask
 from jaxssl.encoder import (FORMAT, FORMAT_VERSION, SPEC_FILE, WEIGHTS_FILE, Encoder,
@@ -122,6 +122,7 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
       try:
         config = manager.restore(step, args=ocp.args.Composite(
             config=ocp.args.JsonRestore()))['config']
+        config = run_format.upgrade(config, where=f'{workdir} (step {step})')
         meta = ocp.PyTreeCheckpointer().metadata(
             Path(manager.directory) / str(step) / 'state').item_metadata  # None when truncated
         abstract = {key: {part: jax.tree.map(

@@ -12,7 +12,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxssl import augment, data
+from jaxssl import augment, data, run_format
 from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
 from jaxssl.config import ConfigError
 from jaxssl.data import input_pipeline
@@ -29,7 +29,8 @@ def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
   if not path.exists():
     raise FileNotFoundError(f'{path} not found: {workdir} is not a pretraining workdir. Run '
                             f'`jaxssl pretrain --workdir {workdir}` first.')
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  saved = json.loads(path.read_text())
+  return ml_collections.ConfigDict(run_format.upgrade(saved, where=str(path)))
 
 
 def _variables(state):

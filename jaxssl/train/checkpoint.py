@@ -13,6 +13,8 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from jaxssl import run_format
+
 log = logging.getLogger(__name__)
 
 # Fields that may differ between the run that wrote a checkpoint and the one resuming from it.
@@ -79,7 +81,8 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
                   step, type(error).__name__)
       _move_aside(manager, step)
       continue
-    diffs = _config_diff(saved_config, config_json)
+    diffs = _config_diff(run_format.upgrade(saved_config, where=f'The checkpoint at step {step}'),
+                         run_format.stamp(config_json))
     if diffs:
       raise CheckpointMismatchError(
           f'The workdir {manager.directory.parent} holds checkpoints of a different config:\n  '

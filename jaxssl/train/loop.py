@@ -21,6 +21,7 @@ import optax
 from tqdm.auto import tqdm
 
 from jaxssl import objectives
+from jaxssl import run_format
 from jaxssl.config import ConfigError, to_json_dict
 # Input assembly lives in jaxssl.data.input_pipeline; these names stay importable from here.
 from jaxssl.data.input_pipeline import (batch_indices, check_image_shape, check_images,  # noqa: F401
@@ -183,7 +184,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   parts = setup(config, mesh=mesh, train_arrays=train_arrays)
   diagnose = make_diagnostics_fn(config, parts)  # {} except every config.diagnostics_every steps
   state, total_steps = parts['state'], parts['total_steps']
-  config_json = to_json_dict(config)
+  config_json = run_format.stamp(to_json_dict(config))
   manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints) if checkpoints else None
   if manager is not None:
     restored = ckpt.restore_latest(manager, state, config_json)
