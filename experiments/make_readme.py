@@ -42,7 +42,9 @@ a paired test over seeds (*confirmed* / *not contradicted* / *contradicted*, wit
 interval); with 2-3 seeds such a test has little power. The scripts write their tables, JSON and
 plots atomically to `results/<study>/` (`results/<study>_<budget>/` for long and full); this file is
 generated from them by `python experiments/make_readme.py`, which flags results older than their
-script as stale. CPU-budget numbers are
+script as stale. Study 1 also saves each finished run to `results/<study>/runs/`; after an
+interruption, the same command with `--resume` reuses those whose config is unchanged. CPU-budget
+numbers are
 trends on a small model, not the papers' accuracies; `configs/cifar10.py`, `cifar100.py`,
 `tiny_imagenet.py` and `imagenet100.py` carry the published settings for users with the data.
 

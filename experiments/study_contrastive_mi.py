@@ -321,7 +321,8 @@ def main(argv=None):
       f'{lib.run_line("study_contrastive_mi.py", args)} · {args.seeds} seed(s). ' + lib.budget_line(
           budget, lib.make_config('nt_xent', budget)) + f' MI in nats, estimated on {m} test pairs.',
       '', '**(a) Small batch.** InfoNCE at the training batch is capped at log B; re-estimated '
-      f'with M = {m} pairs its mean over seeds exceeds log B for B ∈ {above or "none"}. With the critic cos/τ '
+      f'with M = {m} pairs its mean over seeds exceeds log B '
+      + (f'for B ∈ {above}' if above else 'for no B') + '. With the critic cos/τ '
       f'(τ = {tau:g}) InfoNCE also cannot exceed 2/τ = {2 / tau:.1f} nats, whatever M.', '',
       table(a, [('train batch B', 'batch'), ('steps', 'steps')] + common +
             [('InfoNCE @ B', 'infonce_train_batch'), (f'InfoNCE @ M={m}', 'infonce_eval_batch'),
