@@ -1,15 +1,15 @@
-"""GPU benchmark of issue 8: ResNet-18 (CIFAR stem) + 2048-2048-2048 projector + VICReg, bf16.
+"""GPU benchmark: ResNet-18 (CIFAR stem) + 2048-2048-2048 projector + VICReg, bf16.
 
   python experiments/bench_gpu.py --batches 256,1024 --steps 30 --profile-dir /tmp/prof
 
 For each batch: the full step (on-device augmentation + forward/backward + LARS update + online
-probe) and the model step alone (views pre-made, as the PyTorch anchor times it), with
+probe) and the model step alone (views pre-made, as the PyTorch twin times it), with
 `jaxssl.bench.time_train_step` (compile excluded; MFU from XLA's FLOP count and the device's
 dense bf16 peak). With `--profile-dir`, traces the full step at the largest batch and prints where
 the GPU time goes (kernels by total time, and the share of the step the GPU was busy). Random
-images of CIFAR-10's shape unless CIFAR-10 is prepared. The PyTorch anchor for the ratio is
-`../shared/anchors/torch_vicreg_step.py` (run it in the same session; `experiments/bench_gpu.sh`
-runs both).
+images of CIFAR-10's shape unless CIFAR-10 is prepared. The PyTorch twin for the ratio is
+`experiments/torch_vicreg_step.py` (run it on the same GPU; `experiments/bench_gpu.sh` runs both).
+Figures: docs/performance.md.
 """
 import argparse
 import collections

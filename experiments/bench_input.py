@@ -1,7 +1,9 @@
 """Host input throughput for two 224x224 random-resized-crop views, images/s on one CPU core.
 
   python experiments/bench_input.py            # 256 generated 500x375 JPEGs (quality 90), 3 rounds
-  python experiments/bench_input.py --tiny     # 32 images, 1 round (the tests run this)
+  python experiments/bench_input.py --tiny     # 32 images, 1 round (a smoke test)
+
+Needs jaxssl, torch and torchvision (`pip install -e '.[torch]'`); nothing else (no pytest).
 
 Side by side in one process, pinned to one core (the decoding worker process inherits the pin, so
 each row is the throughput of one core), alternating rounds, medians reported:
@@ -58,8 +60,9 @@ def write_folder(root: Path, n: int) -> Path:
 
 
 def _torch_compat():
-  """tests/torch_compat.py (imports torchvision beside a CPU-only torch), loaded by path."""
-  spec = importlib.util.spec_from_file_location('torch_compat', ROOT / 'tests' / 'torch_compat.py')
+  """experiments/torchvision_compat.py (imports torchvision beside a CPU-only torch), by path."""
+  spec = importlib.util.spec_from_file_location(
+      'torchvision_compat', Path(__file__).resolve().parent / 'torchvision_compat.py')
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module

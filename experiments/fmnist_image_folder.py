@@ -10,7 +10,7 @@
 3. Pretrains experiments/configs/fmnist_folder.py twice, streamed (grain: the PNGs decoded and
    cropped on the host, one worker process) and in memory (the same PNGs decoded once, cropped on
    the device), with --seeds seeds each, then evaluates each run (linear probe, kNN).
-Writes WORKDIR/results.json; the README quotes it.
+Writes WORKDIR/results.json; docs/data.md quotes it.
 """
 import argparse
 import json

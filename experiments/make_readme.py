@@ -23,15 +23,20 @@ STUDIES = (
     ('methods', 'study_methods.py', 'every objective, one protocol, plus supervised'),
     ('information', 'study_information.py', 'entropy and MI over training'),
     ('contrastive_mi', 'study_contrastive_mi.py',
-     'seed 003: small batch, MI as a measure, InfoMin'),
-    ('corinfomax_ablation', 'study_corinfomax_ablation.py', 'seed 002: ε, λ_R, λ_μ, width, float64'),
+     'Lee et al. 2023: small batch, MI as a measure, InfoMin'),
+    ('corinfomax_ablation', 'study_corinfomax_ablation.py',
+     'Ozsoy et al. 2022 (CorInfoMax): ε, λ_R, λ_μ, width, float64'),
     ('estimators', 'estimator_benchmark.py', 'MI / entropy estimators against ground truth'),
 )
 
 BUDGETS = ('cpu', 'long', 'full')  # study 1's budgets, side by side
 LONG_COMMAND = 'python experiments/study_methods.py --budget long'
 
-INTRO = """# Experiments: the seed papers' studies
+INTRO = """# Experiments: four studies of the papers' claims
+
+The papers: the review of Shwartz-Ziv & LeCun (2024), CorInfoMax (Ozsoy et al. 2022), the analysis
+of mutual information in contrastive learning of Lee et al. (2023) and the information-theoretic
+VICReg of Shwartz-Ziv et al. (2023); `docs/concepts.md` places each in one picture.
 
 Each study is one script with a `--tiny` mode (run by `tests/test_studies.py`), a default
 CPU-budget mode (tens of minutes on 2 CPU cores: a narrow ConvNet, 10k Fashion-MNIST images, 2

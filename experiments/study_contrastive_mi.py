@@ -1,4 +1,4 @@
-"""Study 3 (seed 003, Lee et al. 2023): mutual information in contrastive learning, measured rigorously.
+"""Study 3 (Lee et al. 2023): mutual information in contrastive learning, measured rigorously.
 
 SimCLR (NT-Xent) on Fashion-MNIST at the chosen budget, three questions:
 
@@ -317,7 +317,7 @@ def main(argv=None):
   best = max(c, key=lambda r: r['linear_top1'])
   common = [('linear top-1 (%)', 'linear_top1'), ('kNN top-1 (%)', 'knn_top1')]
   summary = '\n'.join([
-      '## Study 3 -- mutual information in contrastive learning (seed 003)', '',
+      '## Study 3 -- mutual information in contrastive learning (Lee et al. 2023)', '',
       f'{lib.run_line("study_contrastive_mi.py", args)} · {args.seeds} seed(s). ' + lib.budget_line(
           budget, lib.make_config('nt_xent', budget)) + f' MI in nats, estimated on {m} test pairs.',
       '', '**(a) Small batch.** InfoNCE at the training batch is capped at log B; re-estimated '

@@ -46,13 +46,13 @@ def all_objectives() -> tuple:
 
 
 ENTROPY_FAMILY = ('corinfomax', 'vicreg_logdet', 'vicreg_pairwise_kl', 'vicreg_pairwise_bd')
-# The five methods whose order the seed papers state: what `--budget long` runs by default.
+# The five methods whose order the papers state: what `--budget long` runs by default.
 RANKED = ('corinfomax', 'vicreg_logdet', 'vicreg', 'barlow_twins', 'nt_xent')
 DEFAULT_SEEDS = {'tiny': 2, 'long': 2}  # else 3
 
 
 def check_ordering(scores: dict) -> list:
-  """The seed papers' ordering as `studylib.ordering_verdict` claims, on what was run."""
+  """The papers' ordering as `studylib.ordering_verdict` claims, on what was run."""
   claims = []
   claim = lambda a, kind, b: claims.append(lib.ordering_verdict(
       f'{NAMES[a]} {kind} {NAMES[b]}', scores[a], scores[b], kind))

@@ -1,4 +1,4 @@
-"""Shared plumbing of the seed-paper studies: budgets, data, one pretrain + evaluation, tables.
+"""Shared plumbing of the studies in experiments/: budgets, data, one pretrain + evaluation, tables.
 
 Every study script imports this module (it sits beside them in experiments/). A *budget* fixes the
 data size, the encoder width and the length of training, the same for every run of a study:
@@ -318,7 +318,7 @@ def fmt_mean_std(values, digits: int = 2, *, signed: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Verdicts on the seed papers' orderings: a paired test over seeds.
+# Verdicts on the papers' orderings: a paired test over seeds.
 # ---------------------------------------------------------------------------------------------
 VERDICTS = ('confirmed', 'not contradicted', 'contradicted')
 PAIRED_TESTS = {'t': 'paired t-test', 'sign_flip': 'exact sign-flip permutation test'}
@@ -434,7 +434,7 @@ def fmt_interval(low: float, high: float, digits: int = 2) -> str:
 def verdict_section(claims: list, *, what: str, alpha: float = 0.05) -> str:
   """Markdown: a one-line tally, a table (claim, verdict, Δ, interval, p, seeds) and the test used."""
   if not claims:
-    return f'**Ordering of the seed papers ({what}): not enough methods run to test a claim.**'
+    return f'**Orderings the papers claim ({what}): not enough methods run to test a claim.**'
   tally = ', '.join(f'{sum(c["verdict"] == w for c in claims)} {w}' for w in VERDICTS)
   n = min(c['n'] for c in claims)
   level = f'{100 * (1 - alpha):g} %'
@@ -455,7 +455,7 @@ def verdict_section(claims: list, *, what: str, alpha: float = 0.05) -> str:
     how += (f' With {n} seeds the test has little power: only a Δ well above the seed-to-seed '
             'spread can be confirmed, so "not contradicted" is the expected verdict for the '
             'small differences the papers report.')
-  return '\n'.join([f'**Ordering of the seed papers ({what}): {tally}.**', '', table, '', how])
+  return '\n'.join([f'**Orderings the papers claim ({what}): {tally}.**', '', table, '', how])
 
 
 def correlation(x, y) -> tuple[float, float]:

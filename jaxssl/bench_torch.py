@@ -1,9 +1,9 @@
 """PyTorch twin of the demo model for `jaxssl bench train` (optional: needs `pip install torch`).
 
 Same ConvNet stages (3x3 conv, BN, ReLU; global average pool), same projector (Linear, BN, ReLU;
-last Linear with bias), VICReg loss, AdamW -- as ../shared/anchors/cpu_demo_step.py, but shaped by
-the jaxssl config. Model step only on pre-made views (no augmentation), which favours PyTorch: the
-jaxssl step it is compared with also augments on device and trains the online probe.
+last Linear with bias), VICReg loss, AdamW, shaped by the jaxssl config. Model step only on
+pre-made views (no augmentation), which favours PyTorch: the jaxssl step it is compared with also
+augments on device and trains the online probe.
 Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID [DOWNSAMPLE]]]
 """
 import ast

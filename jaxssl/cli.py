@@ -92,10 +92,13 @@ def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else list(argv)
   rest, overrides = _split_overrides(argv)
   args, unknown = _parser().parse_known_args(rest)
-  logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-  logging.getLogger('absl').setLevel(logging.WARNING)
+  # A command prints its result, a progress bar and the warnings that ask the user to act:
+  # jaxssl's own INFO lines, and only WARNING and above of the libraries (JAX's backend probing,
+  # TFDS's and orbax's progress notes are INFO).
+  logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+  logging.getLogger('jaxssl').setLevel(logging.INFO)
   from jaxssl.config import ConfigError, load_config
-  from jaxssl.data import DatasetNotPreparedError, SourceFormatError
+  from jaxssl.errors import JaxsslError
   try:
     if args.command == 'bench' and args.what == 'estimators':
       from jaxssl.estimators import benchmark
@@ -130,7 +133,7 @@ def main(argv=None) -> int:
       return 0
     if args.command == 'export':
       from jaxssl.export import export
-      shape = tuple(int(n) for n in args.image_shape.split(',')) if args.image_shape else None
+      shape = _image_shape(args.image_shape) if args.image_shape else None
       path = export(args.workdir, args.out, which=args.which, format=args.format, head=args.head,
                     image_shape=shape)
       print(f'Exported the {args.which} encoder of {args.workdir} ({args.format}) to {path}')
@@ -145,10 +148,24 @@ def main(argv=None) -> int:
       bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile,
                   rounds=args.rounds)
       return 0
-  except (ConfigError, DatasetNotPreparedError, FileNotFoundError, SourceFormatError) as error:
-    print(f'jaxssl {args.command}: error: {error}', file=sys.stderr)
+  except JaxsslError as error:  # a mistake the user can fix: one line; anything else is a bug
+    message = ' '.join(str(error).split())  # one line, however the message was wrapped
+    print(f'jaxssl {args.command}: error: {message}', file=sys.stderr)
     return 2
   return 0
+
+
+def _image_shape(text: str) -> tuple[int, int, int]:
+  """`--image-shape H,W,C` as a tuple of three positive ints."""
+  from jaxssl.config import ConfigError  # pylint: disable=import-outside-toplevel
+  try:
+    shape = tuple(int(n) for n in text.split(','))
+  except ValueError:
+    shape = ()
+  if len(shape) != 3 or min(shape) < 1:
+    raise ConfigError('--image-shape takes H,W,C (three positive whole numbers, e.g. '
+                      f'224,224,3), got {text!r}.')
+  return shape
 
 
 if __name__ == '__main__':

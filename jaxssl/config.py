@@ -12,8 +12,10 @@ from typing import Iterable
 
 import ml_collections
 
+from jaxssl.errors import JaxsslError
 
-class ConfigError(ValueError):
+
+class ConfigError(JaxsslError, ValueError):
   """A config file or override is invalid."""
 
 
@@ -48,7 +50,11 @@ def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
   module = load_config_module(path)
   if not hasattr(module, 'get_config'):
     raise ConfigError(f'{path} must define get_config() returning an ml_collections.ConfigDict.')
-  return module.get_config(arg) if arg else module.get_config()
+  try:
+    return module.get_config(arg) if arg else module.get_config()
+  except (ValueError, KeyError, TypeError) as error:  # e.g. a name the file does not define
+    what = f"get_config({arg!r})" if arg else 'get_config()'
+    raise ConfigError(f'{path}: {what} failed: {error}') from None
 
 
 def _parse_value(text: str, current):

@@ -24,7 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.encoder = 'convnet'           # convnet | resnet18 | resnet50 | vit_s16 | vit_b16
   # 28x28x1 -> 14x14x4 (space-to-depth), then 3x3 convs 64-128-256: 2.3x faster per step than a
-  # 32-64-128-256 ConvNet at full resolution on XLA:CPU (see README, Performance). The last 4x4 map
+  # 32-64-128-256 ConvNet at full resolution on XLA:CPU (see docs/performance.md). The last 4x4 map
   # is pooled to 2x2 (1024 features): after 1 epoch, 88.6% linear probe vs 83.9% with global pooling.
   c.model.encoder_kwargs = ml_collections.ConfigDict(
       {'space_to_depth': 2, 'stages': ((64, 1), (128, 2), (256, 2)), 'pool_grid': 2})
@@ -84,7 +84,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.mesh = ml_collections.ConfigDict()
   c.mesh.fsdp = 1
 
-  # Multi-process runs (see README, Scaling). Empty: single process, or auto-detected from the
+  # Multi-process runs (see docs/scaling.md). Empty: single process, or auto-detected from the
   # environment (JAXSSL_DISTRIBUTED=1, SLURM, multi-host TPU); see jaxssl/train/distributed.py.
   c.distributed = ml_collections.ConfigDict()
   c.distributed.coordinator_address = ''  # e.g. '10.0.0.1:1234'; then also the next two

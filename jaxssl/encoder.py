@@ -20,13 +20,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxssl.errors import JaxsslError, MissingRunError
+
 FORMAT = 'jaxssl-encoder'
 FORMAT_VERSION = 1
 SPEC_FILE = 'encoder.json'
 WEIGHTS_FILE = 'variables.safetensors'
 
 
-class ExportFormatError(ValueError):
+class ExportFormatError(JaxsslError, ValueError):
   """An export directory that cannot be read: another format version, a damaged or missing file."""
 
 
@@ -63,6 +65,30 @@ def build_modules(spec: dict):
   return module, projector
 
 
+def input_sizes(encoder_name: str) -> str:
+  """Which image sizes an encoder takes: 'any' (convolutional: any H x W, as torchvision's) or
+  'image_shape' (a ViT: the patch grid it was trained on, fixed by its position embeddings)."""
+  return 'image_shape' if encoder_name.startswith('vit') else 'any'
+
+
+def _resampled(spec: dict, variables: dict, image_size) -> tuple[dict, dict]:
+  """(spec, variables) of a ViT taking images of `image_size` (H, W): position embeddings
+  resampled to the new patch grid (`jaxssl.models.vit.resample_pos_embedding`)."""
+  # pylint: disable-next=import-outside-toplevel
+  from jaxssl.models.vit import resample_pos_embedding
+  h, w = (int(n) for n in image_size)
+  patch = int(spec['encoder_kwargs'].get('patch_size', 16))
+  if h % patch or w % patch:
+    raise ValueError(f'image_size {(h, w)} must be a multiple of the patch size {patch} of '
+                     f'{spec["encoder"]!r}.')
+  params = dict(variables['params'])
+  params['pos_embedding'] = resample_pos_embedding(jnp.asarray(params['pos_embedding']),
+                                                   (h // patch, w // patch))
+  channels = (spec.get('image_shape') or [None, None, 3])[-1]
+  spec = dict(spec, image_shape=[h, w, channels], eval_image_shape=[h, w, channels])
+  return spec, dict(variables, params=params)
+
+
 class Encoder:
   """A pretrained encoder: `apply(images) -> features`, jitted, inputs normalised as at pretraining.
 
@@ -93,12 +119,25 @@ class Encoder:
     return self.module.apply(variables, x, train=False).astype(jnp.float32)
 
   def _check(self, images):
+    """A convolutional encoder takes any H x W with the trained channel count; a ViT its trained
+    (H, W) (`load_encoder(..., image_size=(H, W))` resamples it for another)."""
     shape = self.spec.get('image_shape')
-    if np.ndim(images) != 4 or (shape and tuple(np.shape(images)[1:]) != tuple(shape)):
-      expected = f'(N, {", ".join(map(str, shape))})' if shape else '(N, H, W, C)'
+    any_size = input_sizes(self.spec['encoder']) == 'any'
+    if shape and any_size:
+      expected, wanted = f'(N, H, W, {shape[-1]})', (shape[-1],)
+      got = tuple(np.shape(images)[3:])
+    elif shape:
+      expected, wanted = f'(N, {", ".join(map(str, shape))})', tuple(shape)
+      got = tuple(np.shape(images)[1:])
+    else:
+      expected, wanted, got = '(N, H, W, C)', None, None
+    if np.ndim(images) != 4 or (wanted is not None and got != wanted):
+      fix = ('' if any_size or not shape else
+             f'; for another size load it with jaxssl.load_encoder(DIR, image_size=(H, W)), '
+             'which resamples the position embeddings')
       raise ValueError(f'Encoder {self.spec["encoder"]!r} takes images of shape {expected} '
                        f'(NHWC, uint8 in [0, 255] or float in [0, 1]), got '
-                       f'{tuple(np.shape(images))}.')
+                       f'{tuple(np.shape(images))}{fix}.')
 
   def apply(self, images, *, batch_size: int = 1000) -> jax.Array:
     """Features (N, feature_dim) float32 of images (N, H, W, C): uint8, or float in [0, 1].
@@ -182,7 +221,7 @@ def unflatten(flat: dict) -> dict:
   return tree
 
 
-def load_export(directory: str | Path) -> Encoder:
+def load_export(directory: str | Path, *, image_size=None) -> Encoder:
   """The Encoder in an export directory (jax or torch weights format)."""
   from safetensors import SafetensorError  # pylint: disable=import-outside-toplevel
   from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
@@ -194,17 +233,20 @@ def load_export(directory: str | Path) -> Encoder:
   if spec['weights_format'] == 'torch':
     from jaxssl.export import from_torch  # pylint: disable=import-outside-toplevel
     flat = from_torch(spec, flat)
-  return _encoder(spec, unflatten(flat))
+  return _encoder(spec, unflatten(flat), image_size)
 
 
-def _encoder(spec: dict, tree: dict) -> Encoder:
+def _encoder(spec: dict, tree: dict, image_size=None) -> Encoder:
   """The Encoder of an SSLModel's variables `tree` ({'params': {'encoder': ...}, ...})."""
   tree = jax.tree.map(jnp.asarray, tree)
   pick = lambda part: {k: tree.get(k, {}).get(part, {}) for k in ('params', 'batch_stats')}
-  return Encoder(spec, pick('encoder'), pick('projector') if spec.get('head') else None)
+  variables = pick('encoder')
+  if image_size is not None and input_sizes(spec['encoder']) == 'image_shape':
+    spec, variables = _resampled(spec, variables, image_size)
+  return Encoder(spec, variables, pick('projector') if spec.get('head') else None)
 
 
-def load_encoder(path: str | Path, *, which: str = 'online') -> Encoder:
+def load_encoder(path: str | Path, *, which: str = 'online', image_size=None) -> Encoder:
   """The pretrained encoder in `path`: an export directory, or a pretraining workdir.
 
   Example:
@@ -216,6 +258,10 @@ def load_encoder(path: str | Path, *, which: str = 'online') -> Encoder:
       pretrain` (its latest readable checkpoint is used).
     which: for a workdir, 'online' (the trained network) or 'target' (the EMA target of BYOL /
       MoCo v3 runs). An export holds the one it was exported with.
+    image_size: (H, W) for a ViT to take instead of its trained size: its position embeddings are
+      resampled to the new patch grid (bicubic, timm's `resample_abs_pos_embed` semantics). The
+      convolutional encoders take any size as they are (`spec['input_sizes'] == 'any'`); for
+      them it changes nothing.
 
   Returns:
     An `Encoder`: `.apply(images)` gives the features the evaluation protocol uses (un-augmented
@@ -228,9 +274,9 @@ def load_encoder(path: str | Path, *, which: str = 'online') -> Encoder:
   """
   path = Path(path)
   if (path / SPEC_FILE).exists():
-    return load_export(path)
+    return load_export(path, image_size=image_size)
   if (path / 'checkpoints').is_dir() or (path / 'config.json').exists():
     from jaxssl.export import read_workdir  # pylint: disable=import-outside-toplevel
-    return _encoder(*read_workdir(path, which=which))
-  raise FileNotFoundError(f'{path} holds neither {SPEC_FILE} (an export of `jaxssl export`) nor a '
+    return _encoder(*read_workdir(path, which=which), image_size)
+  raise MissingRunError(f'{path} holds neither {SPEC_FILE} (an export of `jaxssl export`) nor a '
                           'pretraining checkpoint (a `jaxssl pretrain --workdir`).')

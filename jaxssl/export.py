@@ -8,8 +8,12 @@ An export is a directory of two files, written atomically (into a temporary dire
 
 * `encoder.json`: what rebuilds the module -- `encoder` (a `jaxssl.models.ENCODERS` name),
   `encoder_kwargs`, `dtype`, `normalize` (mean / std applied after uint8 -> [0, 1], those of the
-  run's first view; null for none), `image_shape` (H, W, C of pretraining; null when the data set
-  is not prepared where the export runs), `feature_dim`, the provenance (`step`, `which`,
+  run's first view; null for none), `image_shape` (H, W, C of the images the encoder was trained
+  on: the views' crop size for an image folder, whatever its files' sizes; null when the data set
+  is not prepared where the export runs), `eval_image_shape` (the evaluation crop's), `input_sizes`
+  ('any' for the convolutional encoders, which take any H x W as torchvision's do; 'image_shape'
+  for a ViT, whose position embeddings fix the patch grid: `load_encoder(DIR, image_size=(H, W))`
+  resamples them for another size), `feature_dim`, the provenance (`step`, `which`,
   `objective`, `dataset`, `jaxssl_version`), `format_version`, and the weights file's size and
   sha256.
 * `variables.safetensors`: the encoder's parameters and batch statistics (`--head`: the projector's
@@ -32,9 +36,10 @@ import numpy as np
 
 from jaxssl import __version__, run_format
 from jaxssl.config import ConfigError
+from jaxssl.errors import ExportTargetError, MissingRunError
 from jaxssl.io import umask
 from jaxssl.encoder import (FORMAT, FORMAT_VERSION, SPEC_FILE, WEIGHTS_FILE, Encoder,
-                            ExportFormatError, build_modules, sha256, unflatten)
+                            ExportFormatError, build_modules, input_sizes, sha256, unflatten)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,8 @@ class NoTorchCounterpartError(ConfigError):
 
 # -- The workdir side ------------------------------------------------------------------------------
 
-def _no_checkpoint(workdir: Path, what: str = 'No checkpoint') -> FileNotFoundError:
-  return FileNotFoundError(f'{what} in {workdir / "checkpoints"}: run `jaxssl pretrain '
+def _no_checkpoint(workdir: Path, what: str = 'No checkpoint') -> MissingRunError:
+  return MissingRunError(f'{what} in {workdir / "checkpoints"}: run `jaxssl pretrain '
                            f'--workdir {workdir}` first, or point --workdir at a run that has one.')
 
 
@@ -60,21 +65,29 @@ def _unreadable(workdir: Path, step: int, error: Exception) -> None:
               step, workdir, type(error).__name__, str(error)[:200])
 
 
-def _image_shape(config: dict):
-  """(H, W, C) of the run's data set, or None when it is not prepared here."""
-  from jaxssl import data  # pylint: disable=import-outside-toplevel
+def _image_shapes(config: dict):
+  """(training, evaluation) input shapes (H, W, C) of the run, or (None, None) when its data set
+  is not prepared where the export runs (for encoded images: the crop sizes, not the files')."""
+  # pylint: disable-next=import-outside-toplevel
+  import ml_collections
+  # pylint: disable-next=import-outside-toplevel
+  from jaxssl.data.input_pipeline import encoder_input_shapes
   try:
-    source = data.load_source(config['dataset'], config['train_split'],
-                              data_dir=config.get('data_dir') or None)
-    return [int(n) for n in np.shape(source[0]['image'])]
+    train, evaluation = encoder_input_shapes(ml_collections.ConfigDict(config))
+    return list(train), list(evaluation)
   except (FileNotFoundError, ModuleNotFoundError) as error:
     log.info('Image shape not recorded (%s: %s).', type(error).__name__, str(error)[:120])
-    return None
+    return None, None
 
 
 def spec_from_config(config: dict, *, step: int, which: str, head: bool,
-                     image_shape=None) -> dict:
-  """The `encoder.json` dict of a run's config (the checkpoint's copy of it)."""
+                     image_shape=None, eval_image_shape=None) -> dict:
+  """The `encoder.json` dict of a run's config (the checkpoint's copy of it).
+
+  `image_shape` is the (H, W, C) the encoder was trained on, `eval_image_shape` the evaluation
+  crop's (the training one when None); `input_sizes` says which sizes the encoder takes ('any':
+  a convolutional encoder; 'image_shape': a ViT, whose position embeddings fix its patch grid).
+  """
   from jaxssl.train.loop import view_config  # pylint: disable=import-outside-toplevel
   model = config['model']
   norm = view_config(config['augment']['view1']).get('normalize')
@@ -83,7 +96,9 @@ def spec_from_config(config: dict, *, step: int, which: str, head: bool,
   spec = dict(format=FORMAT, format_version=FORMAT_VERSION, jaxssl_version=__version__,
               weights_format='jax', encoder=model['encoder'],
               encoder_kwargs=dict(model.get('encoder_kwargs') or {}), dtype=model['dtype'],
-              normalize=norm or None, image_shape=image_shape, feature_dim=None, which=which,
+              normalize=norm or None, image_shape=image_shape,
+              eval_image_shape=eval_image_shape or image_shape,
+              input_sizes=input_sizes(model['encoder']), feature_dim=None, which=which,
               step=int(step), objective=config['objective']['name'], dataset=config['dataset'],
               head={'widths': list(model['projector']),
                     'last_bn': bool(model.get('projector_last_bn', False))} if head else None)
@@ -123,8 +138,10 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
         config = manager.restore(step, args=ocp.args.Composite(
             config=ocp.args.JsonRestore()))['config']
         config = run_format.upgrade(config, where=f'{workdir} (step {step})')
-        meta = ocp.PyTreeCheckpointer().metadata(
-            Path(manager.directory) / str(step) / 'state').item_metadata  # None when truncated
+        # The item's own tree metadata (the handler's, not a Checkpointer's: that one also looks
+        # for a step-level metadata file inside the item directory and logs its absence).
+        meta = ocp.PyTreeCheckpointHandler().metadata(
+            Path(manager.directory) / str(step) / 'state').tree
         abstract = {key: {part: jax.tree.map(
             lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
             (meta[key] or {}).get(part, {})) for part in parts} for key in keys}
@@ -143,9 +160,10 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
         continue
       variables = {name: jax.tree.map(np.asarray, state.get(key) or {})
                    for name, key in zip(('params', 'batch_stats'), keys)}
-      image_shape = image_shape or _image_shape(config)
-      return spec_from_config(config, step=step, which=which, head=head,
-                              image_shape=image_shape), variables
+      train_shape, eval_shape = _image_shapes(config) if image_shape is None else (image_shape,
+                                                                                    None)
+      return spec_from_config(config, step=step, which=which, head=head, image_shape=train_shape,
+                              eval_image_shape=eval_shape), variables
   finally:
     manager.close()
   raise _no_checkpoint(workdir, 'No readable checkpoint' if steps else 'No checkpoint')
@@ -252,7 +270,7 @@ def _replace_dir(tmp: Path, out: Path) -> None:
   """Renames `tmp` to `out`; an existing export (or empty directory) at `out` is replaced."""
   if out.exists():
     if not (out / SPEC_FILE).exists() and any(out.iterdir()):
-      raise FileExistsError(f'{out} exists and is not a jaxssl export: pick another --out.')
+      raise ExportTargetError(f'{out} exists and is not a jaxssl export: pick another --out.')
     old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.old-'))
     out.rename(old / out.name)
     tmp.rename(out)

@@ -4,7 +4,7 @@ XLA:CPU mallocs each step's temporary buffer (191 MB for the demo's train step) 
 the step. glibc serves allocations above 32 MB (the ceiling of its mmap threshold) with a fresh
 `mmap` and hands them back with `munmap`, so every step touches ~47k new 4 KiB pages: 47k minor page
 faults, each zeroing a page in the kernel -- ~90 ms of system time per ~270 ms step on the 2-core
-CPU machine (README, Performance). `keep_freed_memory()` sets three glibc `mallopt` knobs:
+CPU machine (docs/performance.md). `keep_freed_memory()` sets three glibc `mallopt` knobs:
 
   M_ARENA_MAX = 1        one heap for all threads (XLA's worker threads would otherwise get arenas
                          whose large allocations fall back to mmap whatever M_MMAP_MAX says)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import copy
 import logging
 
+from jaxssl.errors import JaxsslError
+
 RUN_FORMAT = 2
 KEY = 'run_format'
 log = logging.getLogger(__name__)
 
 
-class RunFormatError(ValueError):
+class RunFormatError(JaxsslError, ValueError):
   """A run saved by a newer jaxssl than this one."""
 
 

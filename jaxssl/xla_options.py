@@ -6,7 +6,7 @@ library by default. On the 2-core CPU machine its convolutions ran 2-2.5x slower
 -> 25 ms), its element-wise fusions slowed the whole step when mixed with Eigen's (the two thread
 pools contend for the two cores), while its reductions (the BatchNorm statistics) stayed 5-10x
 faster than XLA's. Keeping YNNPACK for reductions only made the demo's training step ~1.2x faster
-(README, Performance). Other backends get no options. Returns None when the running jaxlib does not
+(docs/performance.md). Other backends get no options. Returns None when the running jaxlib does not
 know the option (it is experimental), so a newer JAX degrades to its defaults instead of failing.
 """
 import functools

@@ -1,4 +1,5 @@
-"""The five distribution idioms of DESIGN.md ("Distribution"), as one harness for the matrix tests.
+"""The distribution idioms users write (the idiom table of `jaxssl.objectives`), as one harness for
+the matrix tests.
 
 A case is `loss(w, data, axis_name) -> (value, aux)`: `w` replicated parameters (a small linear map
 applied to the inputs, so there is a parameter gradient to reduce), `data` a tuple of arrays with

@@ -1,6 +1,6 @@
-"""Every bad input in the README's table gives one clear error (the rest are tested beside their
-modules: data sets in test_data_builders.py, objectives in test_objectives.py, checkpoints in
-test_checkpoint.py, batch/objective kwargs in test_train.py)."""
+"""Every bad input in the table of docs/reliability.md gives one clear error (the rest are tested
+beside their modules: data sets in test_data_builders.py, objectives in test_objectives.py,
+checkpoints in test_checkpoint.py, batch/objective kwargs in test_train.py)."""
 import subprocess
 import sys
 

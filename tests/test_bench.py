@@ -1,4 +1,4 @@
-"""`jaxssl bench train`: what it reports (the speed figures themselves are in the README, not here)."""
+"""`jaxssl bench train`: what it reports (the speed figures are in docs/performance.md)."""
 import glob
 
 import pytest

@@ -1,5 +1,6 @@
-"""The documentation site builds with `mkdocs build --strict`: any warning (a broken link, a docstring
-mkdocstrings cannot parse, a module that does not import statically) fails the test."""
+"""The documentation site builds with `mkdocs build --strict`: any warning (a broken link, a
+docstring mkdocstrings cannot parse, a module that does not import statically) fails the test."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ def test_mkdocs_build_strict(tmp_path):
   assert result.returncode == 0, f'mkdocs build --strict failed:\n{log}'
   assert 'WARNING' not in log, log
   for page in ('index.html', 'concepts/index.html', 'notebooks/index.html',
+               'architecture/index.html', 'data/index.html', 'scaling/index.html',
+               'reliability/index.html', 'performance/index.html', 'estimators/index.html',
                'api/objectives/index.html', 'api/estimators/index.html'):
     assert (site / page).exists(), f'{page} missing from the built site'
   api = (site / 'api' / 'objectives' / 'index.html').read_text()
@@ -22,3 +25,13 @@ def test_mkdocs_build_strict(tmp_path):
   estimators = (site / 'api' / 'estimators' / 'index.html').read_text()
   assert 'id="jaxssl.estimators.ksg_mi"' in estimators
   assert 'id="jaxssl.estimators.tasks.correlated_gaussian"' in estimators
+
+
+def test_home_page_python_example_runs(capsys):
+  """The Python example of the site's home page runs as written (the README's is in test_readme)."""
+  block, = re.findall(r'```python\n(.*?)```', (ROOT / 'docs' / 'index.md').read_text(), re.S)
+  namespace = {}
+  exec(compile(block, 'docs/index.md', 'exec'), namespace)  # noqa: S102 -- our own docs
+  assert set(namespace['terms']) >= {'invariance', 'variance', 'covariance'}
+  estimate, truth = (float(v) for v in capsys.readouterr().out.split())
+  assert abs(estimate - truth) < 0.1 * truth

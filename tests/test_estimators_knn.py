@@ -83,7 +83,7 @@ def test_vmap_over_data_sets_equals_loop():
 # variable its known downward bias is 15–25 % and 45–52 % for MI in {0.5, 1, 2, 4} nats (measured
 # over 3 seeds; the SciPy reference above gives the same numbers). Estimator 2, k in 1..20, the LNC
 # correction (Gao et al. 2015) and the 3H form with weighted KL entropies do not bring it within
-# 10 % (issue 5 report), so those cases check the documented bias direction and size instead.
+# 10 % (measured at N = 5000), so those cases check the documented bias direction and size instead.
 @pytest.mark.parametrize("mi", [0.5, 1.0, 2.0, 4.0])
 def test_ksg_within_10_percent_in_one_dimension(mi):
   x, y, true = tasks.correlated_gaussian(jax.random.key(int(mi * 4)), 5000, d=1, mi=mi)

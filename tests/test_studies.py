@@ -1,4 +1,4 @@
-"""The seed-paper studies in experiments/ run end to end in --tiny mode and write what they claim.
+"""The studies in experiments/ run end to end in --tiny mode and write what they claim.
 
 All four run in one subprocess on one CPU device (not the suite's 8), on the real Fashion-MNIST
 prepared in the session's TFDS directory (tests/conftest.py), sharing a JAX persistent compilation

@@ -15,7 +15,7 @@ RandomResizedCrop box is drawn from the JPEG header and only what it needs is de
 (`jaxssl.data.images`); flip, colour jitter, grey, blur and solarise run on the device. Evaluation:
 shorter side resized to 256, central 224 crop (`eval.resize` / `eval.crop`). Use
 `--config.model.dtype=bfloat16` on a GPU/TPU; `--config.data_workers` to match the host's cores
-(README, Performance: about 1 core per ~170 images/s of two-view input).
+(docs/performance.md: one core gives ~305 images/s of two-view 224² input).
 """
 import ml_collections
 

@@ -14,6 +14,7 @@ from etils import epath
 
 from jaxssl.data import idx
 from jaxssl.data import safe_pickle
+from jaxssl.errors import JaxsslError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_APT = "sudo apt-get install dataset-fashion-mnist"
@@ -27,11 +28,11 @@ FASHION_MNIST_NAMES = (
 _BYTES = tfds.features.Encoding.BYTES
 
 
-class SourceFilesMissingError(FileNotFoundError):
+class SourceFilesMissingError(JaxsslError, FileNotFoundError):
   """The raw files a builder prepares a data set from are not where it looked."""
 
 
-class SourceFormatError(ValueError):
+class SourceFormatError(JaxsslError, ValueError):
   """The raw files are present but do not hold what the builder expects."""
 
 

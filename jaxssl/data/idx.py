@@ -5,6 +5,8 @@ import zlib
 
 import numpy as np
 
+from jaxssl.errors import JaxsslError
+
 # Third byte of the magic number -> big-endian element type.
 _IDX_DTYPES = {
     0x08: np.dtype(">u1"),
@@ -16,7 +18,7 @@ _IDX_DTYPES = {
 }
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(JaxsslError, ValueError):
   """An IDX file is corrupt, truncated or not of the expected shape/type."""
 
 

@@ -28,13 +28,15 @@ import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
+from jaxssl.errors import JaxsslError
+
 _ORIENTATION_TAG = 0x0112
 _SWAPS_AXES = (5, 6, 7, 8)  # EXIF orientations that transpose the image
 _DCT_SCALES = (8, 4, 2, 1)
 _CROP_ATTEMPTS = 10
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(JaxsslError, ValueError):
   """An encoded image that Pillow cannot read."""
 
 

@@ -269,7 +269,7 @@ def grain_input(config, mesh) -> dict:
     stream = loader.make_loader(source, global_batch_size=config.batch_size, seed=config.seed,
                                 start_batch=start, worker_count=config.get('data_workers', 0),
                                 batch_fn=batch_fn)
-    for local in stream:
+    for local in loader.batches_of(stream):
       yield sharding.global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
   return dict(image_shape=tuple(image_shape), num_examples=len(source),
@@ -311,11 +311,29 @@ def eval_stream(config, mesh, split: str, *, batch_size: int | None = None) -> d
   def batches() -> Iterator[dict[str, Any]]:
     stream = loader.eval_loader(len(source), local_batch=local_batch, num_batches=num_batches,
                                 batch_fn=batch_fn, worker_count=config.get('data_workers', 0))
-    for local in stream:
+    for local in loader.batches_of(stream):
       yield sharding.global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
   return dict(num_examples=len(source), image_shape=(*crop, source.channels),
               num_batches=num_batches, batches=batches)
+
+
+def encoder_input_shapes(config) -> tuple[tuple[int, ...], tuple[int, ...]]:
+  """(H, W, C) of the images the encoder sees in training and in evaluation, for `config`'s data.
+
+  Encoded images (an image folder, a TFDS JPEG data set): the views' crop size and the evaluation
+  crop (`eval_sizes`), whatever sizes the files have. Fixed-size tensors (Fashion-MNIST, CIFAR):
+  their stored shape, for both. Reads the data set's metadata (raises DatasetNotPreparedError when
+  it is not prepared where this runs).
+  """
+  data_dir = _data_dir(config)
+  if sources.has_encoded_images(config.dataset, data_dir):
+    channels = EncodedImages(config.dataset, config.train_split, data_dir=data_dir).channels
+    train = (*_train_crops(config)[0]['out_size'], channels)
+    return tuple(int(n) for n in train), (*eval_sizes(config)[1], channels)
+  source = sources.load_source(config.dataset, config.train_split, data_dir=data_dir)
+  shape = tuple(int(n) for n in np.shape(source[0]['image']))
+  return shape, shape
 
 
 def streams_images(config) -> bool:

@@ -12,8 +12,10 @@ import numpy as np
 from numpy._core import multiarray as _multiarray
 from numpy._core import numeric as _numeric
 
+from jaxssl.errors import JaxsslError
 
-class UnsafePickleError(pickle.UnpicklingError):
+
+class UnsafePickleError(JaxsslError, pickle.UnpicklingError):
   """A pickle referenced a global that is not on the allow-list."""
 
 

@@ -13,17 +13,18 @@ from tensorflow_datasets.core import example_parser
 from jaxssl.data import builders
 from jaxssl.data import image_folder
 from jaxssl.data import images as images_lib
+from jaxssl.errors import JaxsslError
 
 _ARRAY_RECORD = tfds.core.file_adapters.FileFormat.ARRAY_RECORD
 _CACHE_PREFIX = "jaxssl-arrays-"
 _READ_CHUNK = 4096
 
 
-class DatasetNotPreparedError(FileNotFoundError):
+class DatasetNotPreparedError(JaxsslError, FileNotFoundError):
   """A data set is not prepared (as array_record) in the data directory; says how to prepare it."""
 
 
-class ImageSizeError(ValueError):
+class ImageSizeError(JaxsslError, ValueError):
   """Encoded images of different sizes asked for as one array (the in-memory path)."""
 
 

@@ -1,6 +1,6 @@
 """Batch-wide statistics under `shard_map`/`pmap`: the value and gradient of the concatenated batch.
 
-The contract (DESIGN.md, "Distribution"; the idiom table in `jaxssl.objectives`): with `axis_name`,
+The contract (the idiom table in `jaxssl.objectives`; docs/architecture.md): with `axis_name`,
 every shard computes the value on the concatenated batch, and the gradient of replicated parameters
 is the single-device one after the reduction each idiom normally applies. Which per-shard gradient
 that takes depends on whether JAX tracks the axis in the types:

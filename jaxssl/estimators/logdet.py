@@ -1,4 +1,4 @@
-"""LogDet entropy of a batch of embeddings (seed 004; Zhouyin & Liu 2021)."""
+"""LogDet entropy of a batch of embeddings (Zhouyin & Liu 2021; Shwartz-Ziv et al. 2023)."""
 import functools
 
 import chex
@@ -16,8 +16,8 @@ def logdet_entropy(z: jax.Array, beta: float = 1.0, *, axis_name=None) -> jax.Ar
 
   Bias: not a consistent estimator of the differential entropy; it is the Gaussian coding rate of
   the batch (a monotone surrogate of the entropy of a Gaussian with the batch's covariance), used by
-  seed 004 (Shwartz-Ziv et al. 2023, "An Information-Theoretic Perspective on VICReg") as the
-  entropy term of VICReg-LogDet.
+  Shwartz-Ziv et al. (2023, "An Information-Theoretic Perspective on Variance-Invariance-Covariance
+  Regularization") as the entropy term of VICReg-LogDet.
 
   Distributed: with `axis_name` (inside `shard_map`/`pmap`, `z` the shard's rows, equal shard
   sizes) the value equals the one on the concatenated global batch (typed replicated under

@@ -54,6 +54,26 @@ def _as_ks(k) -> tuple[int, ...]:
   return ks
 
 
+def usable_k(ks: Sequence[int], num_train: int) -> tuple[tuple[int, ...], str]:
+  """The neighbour counts a training split of `num_train` rows allows, and a note if any changed.
+
+  Each k larger than the split becomes `num_train` (every training row votes); duplicates are
+  dropped, the order kept. The note says what was changed and why ('' when nothing was), for the
+  evaluation report: a small folder of images is how most users try a tool first.
+
+  >>> usable_k((20, 200), 72)
+  ((20, 72), 'kNN k=200 > the 72 training images: used k=72')
+  """
+  ks = _as_ks(ks)
+  usable = tuple(dict.fromkeys(min(k, num_train) for k in ks))
+  clipped = [k for k in ks if k > num_train]
+  note = ''
+  if clipped:
+    note = (f"kNN k={', '.join(map(str, clipped))} > the {num_train} training images: used "
+            f'k={num_train}')
+  return usable, note
+
+
 def knn_classify(train_x, train_y, test_x, *, k: int | Sequence[int] = (20, 200),
                  temperature: float = 0.07, num_classes: int,
                  chunk_size: int = 1024) -> dict[int, jax.Array]:

@@ -17,6 +17,7 @@ from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, super
 from jaxssl.config import ConfigError
 from jaxssl.data import input_pipeline
 from jaxssl.data.input_pipeline import view_config
+from jaxssl.errors import MissingRunError
 from jaxssl.evaluate.features import extract_features, stream_features
 from jaxssl.io import atomic_write_json
 from jaxssl.train import checkpoint as ckpt
@@ -27,8 +28,8 @@ from jaxssl.train.loop import setup
 def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
   path = Path(workdir) / 'config.json'
   if not path.exists():
-    raise FileNotFoundError(f'{path} not found: {workdir} is not a pretraining workdir. Run '
-                            f'`jaxssl pretrain --workdir {workdir}` first.')
+    raise MissingRunError(f'{path} not found: {workdir} is not a pretraining workdir. Run '
+                          f'`jaxssl pretrain --workdir {workdir}` first.')
   saved = json.loads(path.read_text())
   return ml_collections.ConfigDict(run_format.upgrade(saved, where=str(path)))
 
@@ -54,6 +55,8 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   """
   start = time.perf_counter()
   workdir = Path(workdir)
+  if isinstance(supervised_baseline, dict):
+    supervised.check_options(**supervised_baseline)  # a bad option fails before any work
   config = config or load_run_config(workdir)
   streamed = arrays is None and input_pipeline.streams_images(config)
   if streamed:  # encoded images: features through the host-decoding stream, no images held
@@ -75,8 +78,8 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
                                    json.loads(config.to_json()))
     manager.close()
     if restored is None:
-      raise FileNotFoundError(f'No checkpoint in {workdir}/checkpoints; run `jaxssl pretrain '
-                              f'--workdir {workdir}` first.')
+      raise MissingRunError(f'No checkpoint in {workdir}/checkpoints; run `jaxssl pretrain '
+                            f'--workdir {workdir}` first.')
     state = restored[0]
   model, mesh = parts['model'], parts['mesh']
   view = view_config(config.augment.view1)
@@ -103,10 +106,13 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
              'skipped_steps': int(state.skipped_steps)}  # non-finite steps the guard skipped
   summary.update(probe_scores(train_h, train_labels, test_h, test_labels, num_classes=classes,
                               seed=config.seed, prefix=''))
-  knn_scores = knn.knn_accuracy(train_h, train_labels, test_h, test_labels,
-                                k=tuple(config.eval.knn_k), num_classes=classes)
+  ks, note = knn.usable_k(tuple(config.eval.knn_k), len(train_labels))
+  if note:
+    summary['knn_note'] = note
+  knn_scores = knn.knn_accuracy(train_h, train_labels, test_h, test_labels, k=ks,
+                                num_classes=classes)
   summary.update(knn_scores)
-  summary['knn_top1'] = float(knn_scores[f'knn_top1_k{config.eval.knn_k[0]}'])
+  summary['knn_top1'] = float(knn_scores[f'knn_top1_k{ks[0]}'])
   if baselines:
     random_train = extract(_variables(initial_state), train_images)
     random_test = extract(_variables(initial_state), config.test_split if streamed else test_images)
@@ -181,3 +187,5 @@ def print_summary(summary: dict) -> None:
     else:  # a described value, e.g. "singular covariance (rank r of D)"
       print(f'{key:<{width}}  {value}')
   print('-' * (width + 14))
+  if summary.get('knn_note'):
+    print(f"Note: {summary['knn_note']}.")

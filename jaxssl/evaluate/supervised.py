@@ -25,10 +25,12 @@ import numpy as np
 import optax
 
 from jaxssl import augment
+from jaxssl.config import ConfigError
 from jaxssl.data.input_pipeline import batch_indices, check_images, view_config
 from jaxssl.evaluate.features import extract_features
 from jaxssl.models import MLPHead, SSLModel, build_model
 from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
+from jaxssl.train import optim
 from jaxssl.train.optim import make_optimizer
 from jaxssl.xla_options import compiler_options
 
@@ -117,17 +119,11 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
   test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)
   _check_labels(config, images, labels, test_images, test_labels)
   epochs = config.epochs if epochs is None else epochs
-  if not epochs > 0:
-    raise ValueError(f'epochs must be > 0, found {epochs}.')
-  if not 0 <= holdout < 1:
-    raise ValueError(f'holdout must be a fraction in [0, 1), found {holdout}.')
-  if patience is not None and (not holdout or patience < 1):
-    raise ValueError(f'patience (found {patience}) needs holdout > 0 (found {holdout}) and must '
-                     'be >= 1 epoch: early stopping watches the held-out accuracy.')
+  check_options(epochs=epochs, holdout=holdout, patience=patience)
   num_holdout = int(round(holdout * len(images)))
   if holdout and not 0 < num_holdout < len(images):
-    raise ValueError(f'holdout={holdout} of {len(images)} training images leaves '
-                     f'{num_holdout} held out; choose a fraction that holds out some but not all.')
+    raise ConfigError(f'holdout={holdout} of {len(images)} training images leaves '
+                      f'{num_holdout} held out; choose a fraction that holds out some but not all.')
   if num_holdout:
     order = np.random.default_rng(seed).permutation(len(images))
     held, kept = order[:num_holdout], np.sort(order[num_holdout:])
@@ -143,7 +139,7 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
   encoder = build_model(config.model).encoder
   model = SSLModel(encoder, MLPHead((config.num_classes,), batch_norm=False))  # z = W h + b
   steps_per_epoch = len(images) // config.batch_size
-  total_steps = max(int(round(epochs * steps_per_epoch)), 1)
+  total_steps = optim.total_steps(epochs, steps_per_epoch)
   tx = make_optimizer(config, steps_per_epoch)
   init_key, rng = jax.random.split(jax.random.PRNGKey(seed))
   variables = jax.jit(model.init, static_argnames="train")(
@@ -239,6 +235,18 @@ def supervised_view(config) -> dict:
 # The baseline trained to convergence (the protocol of experiments/study_methods.py): at most 20
 # epochs, 10 % of the training split held out, stopped 5 epochs after the best held-out top-1.
 BASELINE = dict(epochs=20.0, holdout=0.1, patience=5)
+
+
+def check_options(*, epochs: float = BASELINE['epochs'], holdout: float = BASELINE['holdout'],
+                  patience: int | None = BASELINE['patience'], **_) -> None:
+  """Raises one ConfigError for supervised-baseline options no run can use (before any work)."""
+  if not epochs > 0:
+    raise ConfigError(f'epochs must be > 0, found {epochs}.')
+  if not 0 <= holdout < 1:
+    raise ConfigError(f'holdout must be a fraction in [0, 1), found {holdout}.')
+  if patience is not None and (not holdout or patience < 1):
+    raise ConfigError(f'patience (found {patience}) needs holdout > 0 (found {holdout}) and must '
+                      'be >= 1 epoch: early stopping watches the held-out accuracy.')
 
 
 def supervised_baseline(config, train_arrays, test_arrays, *, epochs: float = BASELINE['epochs'],

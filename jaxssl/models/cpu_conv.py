@@ -8,7 +8,7 @@ and filter gradient and writes the input gradient as a product plus col2im (Chel
   ∂L/∂x = col2im(∂L/∂y · Wᵀ)           -- (N·H'·W', C') x (C', kh·kw·C); each of the kh·kw column
                                            blocks padded back into place and summed
 
-History, measured on the 2-core CPU (batch 512, README Performance): with XLA's default YNNPACK
+History, measured on the 2-core CPU (batch 512, docs/performance.md): with XLA's default YNNPACK
 convolutions the filter gradient was also an im2col product (Pᵀ·∂L/∂y; 1.22x faster steps, 772 ->
 632 ms); since `jaxssl.xla_options` gives convolutions back to XLA's own kernels, XLA's filter
 gradient is the faster one (demo model step ~313 -> ~295 ms, separate processes). Use it on the

@@ -2,6 +2,7 @@
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -48,3 +49,25 @@ class ViT(nn.Module):
     for _ in range(self.depth):
       x = EncoderBlock(self.num_heads, self.mlp_dim, **kw)(x)
     return nn.LayerNorm(**kw)(x)[:, 0].astype(jnp.float32)
+
+
+def resample_pos_embedding(pos: jax.Array, new_grid: tuple[int, int], *,
+                           num_prefix_tokens: int = 1) -> jax.Array:
+  """Position embeddings (1, T + g_h·g_w, C) resampled to a patch grid of `new_grid` = (h, w).
+
+  The semantics of timm's `resample_abs_pos_embed`: the first `num_prefix_tokens` ([CLS]) are kept,
+  the (g_h, g_w) grid of the others is resized bicubically (antialiased when shrinking) to (h, w).
+  The old grid is taken square (g_h = g_w), as every jaxssl ViT trains on square crops. The
+  bicubic kernel is JAX's (Keys, a = −0.5) where PyTorch's is a = −0.75: the two resample alike
+  but not to the bit. A ViT taking images of another size than it was trained on, for a
+  transfer at higher resolution, needs this; `jaxssl.load_encoder(DIR, image_size=(H, W))` does it.
+  """
+  prefix, grid = pos[:, :num_prefix_tokens], pos[:, num_prefix_tokens:]
+  side = int(round(grid.shape[1] ** 0.5))
+  if side * side != grid.shape[1]:
+    raise ValueError(f'Position embeddings of {grid.shape[1]} patch tokens are not a square grid.')
+  c = grid.shape[-1]
+  grid = grid.reshape(side, side, c).astype(jnp.float32)
+  resized = jax.image.resize(grid, (*new_grid, c), method='bicubic', antialias=True)
+  resized = resized.reshape(1, new_grid[0] * new_grid[1], c).astype(pos.dtype)
+  return jnp.concatenate([prefix, resized], axis=1)

@@ -1,4 +1,4 @@
-"""CorInfoMax: correlative information maximisation (Ozsoy et al. 2022, seed 002)."""
+"""CorInfoMax: correlative information maximisation (Ozsoy et al. 2022)."""
 from typing import NamedTuple, Optional
 
 import jax

@@ -1,4 +1,4 @@
-"""VICReg with an entropy estimator in place of variance + covariance (seed 004)."""
+"""VICReg with an entropy estimator in place of variance + covariance (Shwartz-Ziv et al. 2023)."""
 import functools
 from typing import Optional
 
@@ -45,10 +45,10 @@ def vicreg_entropy(
   same gradient, but a loss and `entropy_*` terms that show what moves (the constant is 1460 nats
   at D = 512, σ = 1, and made the logged loss ≈ −940 whatever the embeddings did).
 
-  Seed 004 reads VICReg as I(Z1; Z2) ≥ H(Z) − E[−log q(z2|z1)]: the invariance term bounds the
-  conditional part, the entropy estimate replaces variance + covariance.
+  Shwartz-Ziv et al. (2023) read VICReg as I(Z1; Z2) ≥ H(Z) − E[−log q(z2|z1)]: the invariance
+  term bounds the conditional part, the entropy estimate replaces variance + covariance.
 
-  Defaults (seed 004's coefficients were not available; these are this project's choice, from a
+  Defaults (the paper's coefficients were not available; these are this project's choice, from a
   sweep on Fashion-MNIST -- experiments/check_objectives_fmnist.py's 192-step run, linear probe
   vs 70.4 % at random init): λ = 25; 'logdet' β_H = 25, β = 32 (β = 1: 68.2 %, 32: 77.2 %,
   512: 76.6 %: with β = 1 the log-det barely pushes eigenvalues below 1/β, allowing dimensional

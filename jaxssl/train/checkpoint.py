@@ -14,6 +14,7 @@ import jax
 import orbax.checkpoint as ocp
 
 from jaxssl import run_format
+from jaxssl.errors import JaxsslError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ RESUMABLE_DIFFERENCES = ('epochs', 'log_every', 'checkpoint_every', 'keep_checkp
                          'data_dir', 'mesh', 'distributed')  # orbax restores onto this run's devices and shardings
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(JaxsslError, ValueError):
   """A checkpoint in the workdir was written with a different config."""
 
 

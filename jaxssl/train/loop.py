@@ -8,6 +8,7 @@ on the CPU. SIGTERM/SIGINT save a checkpoint at the current step and return clea
 import dataclasses
 import inspect
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -34,15 +35,17 @@ from jaxssl.train.distributed import any_process, maybe_initialize
 from jaxssl.train.mesh import (batch_sharded, check_batch_divisible, make_mesh, replicated,
                                state_sharding)
 from jaxssl.train.metrics_log import MetricsWriter, write_pretrain_summary
+from jaxssl.train import optim
 from jaxssl.train.optim import learning_rate_schedule, make_optimizer
 from jaxssl.train.state import TrainState, create_train_state
 from jaxssl.train.step import make_train_step
 from jaxssl.xla_options import compiler_options
+from jaxssl.errors import JaxsslError
 
 log = logging.getLogger(__name__)
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(JaxsslError, RuntimeError):
   """Too many consecutive steps with a non-finite loss or gradient."""
 
 
@@ -76,7 +79,8 @@ def objective_kwargs(objective, config: ml_collections.ConfigDict) -> dict:
   """The config's objective kwargs, checked against the objective's keyword parameters."""
   kwargs = dict(config.objective.kwargs)
   params = inspect.signature(objective.fn).parameters
-  valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and n != 'axis_name']
+  engine_passes = ('axis_name', 'key') if objective.takes_key else ('axis_name',)
+  valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY and n not in engine_passes]
   unknown = sorted(set(kwargs) - set(valid))
   if unknown:
     raise ConfigError(f'Unknown objective.kwargs {unknown} for objective '
@@ -142,7 +146,7 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
                       f'{reconstruct!r}.')
   model = build_model(config.model)
   steps_per_epoch = inputs['steps_per_epoch']
-  total_steps = max(int(round(config.epochs * steps_per_epoch)), 1)
+  total_steps = optim.total_steps(config.epochs, steps_per_epoch)
   tx = make_optimizer(config, steps_per_epoch)
   probe_tx = optax.adam(config.probe_lr)
   state = create_train_state(jax.random.PRNGKey(config.seed), model, tx, probe_tx, objective,
@@ -162,6 +166,24 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
               total_steps=total_steps, views=views, **inputs)
 
 
+def check_writable(workdir: Path) -> None:
+  """Raises one ConfigError unless `workdir` is, or can be created as, a writable directory.
+
+  Writes nothing: a mistake found later (a data set not prepared, a bad config) must leave no
+  empty workdir behind.
+  """
+  existing = workdir
+  while not existing.exists() and existing != existing.parent:
+    existing = existing.parent
+  if not existing.is_dir():
+    why = 'it is a file' if existing == workdir else f'{existing} is a file'
+  elif not os.access(existing, os.W_OK | os.X_OK):
+    why = f'{existing} is not writable'
+  else:
+    return
+  raise ConfigError(f'Cannot write to workdir {workdir}: {why}. Pick a writable --workdir.')
+
+
 def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
              train_arrays=None, mesh=None, checkpoints: bool = True,
              stop_after_steps: int | None = None) -> PretrainResult:
@@ -174,14 +196,12 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   maybe_initialize(config)  # joins a multi-process run when the config or environment asks
   is_main = jax.process_index() == 0  # the one process that logs, writes metrics and plots
   workdir = Path(workdir)
+  check_writable(workdir)  # before the data and the model are built; creates nothing
+  parts = setup(config, mesh=mesh, train_arrays=train_arrays)
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    probe = workdir / f'.write_test-{jax.process_index()}'
-    probe.touch()
-    probe.unlink()
   except OSError as error:
     raise ConfigError(f'Cannot write to workdir {workdir}: {error}. Pick a writable --workdir.')
-  parts = setup(config, mesh=mesh, train_arrays=train_arrays)
   diagnose = make_diagnostics_fn(config, parts)  # {} except every config.diagnostics_every steps
   state, total_steps = parts['state'], parts['total_steps']
   config_json = run_format.stamp(to_json_dict(config))
@@ -204,52 +224,53 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   last_good_saved = start
   timer_step, timer = start, time.perf_counter()
   images_per_second = 0.0
-  with _StopSignal() as stop:
-    step = start
-    while step < total_steps:
-      batch = next(stream)
-      state, metrics = parts['step'](state, batch)
-      step += 1
-      bar.update(1)
-      if step % config.log_every == 0 or step == total_steps:
-        metrics = jax.device_get(metrics)
-        now = time.perf_counter()
-        images_per_second = (step - timer_step) * config.batch_size / max(now - timer, 1e-9)
-        timer_step, timer = step, now
-        metrics['images_per_second'] = images_per_second
-        metrics['skipped_steps'] = int(state.skipped_steps)
-        metrics.update(diagnose(step, state, batch))
-        timer += metrics.get('diag/seconds', 0.0)  # not part of the training throughput
-        writer.write(step, metrics)
-        bar.set_postfix(loss=f"{metrics['loss']:.3f}", probe=f"{metrics['probe_acc']:.1f}%")
-        if int(state.bad_streak) >= config.max_bad_steps:
-          bar.close()
-          writer.close()
-          raise TrainingDivergedError(
-              f'{int(state.bad_streak)} consecutive steps had a non-finite loss or gradient (up to '
-              f'step {step}); they were skipped. Lower --config.optimizer.lr, set '
-              '--config.optimizer.grad_clip, or use --config.model.dtype=float32. The last good '
-              f'checkpoint (step {last_good_saved}) is kept in {workdir}/checkpoints.')
-      signalled = stop.received is not None
-      if jax.process_count() > 1:  # all processes must stop at the same step: agree at log steps
-        signalled = step % config.log_every == 0 and any_process(signalled)
-      stopping = signalled or (stop_after_steps is not None and step - start >= stop_after_steps)
-      if manager is not None and (step % config.checkpoint_every == 0 or step == total_steps
-                                  or stopping):
-        if int(state.bad_streak) == 0:
-          ckpt.save(manager, step, state, config_json)
-          last_good_saved = step
-      if stopping:
-        interrupted = True
-        if is_main:
-          log.warning('Stopped (%s): checkpoint saved at step %d; rerun the same command to '
-                      'resume.', stop.received or 'stop_after_steps', step)
-        break
-  if manager is not None:
-    manager.wait_until_finished()
-    manager.close()
-  bar.close()
-  writer.close()
+  try:
+    with _StopSignal() as stop:
+      step = start
+      while step < total_steps:
+        batch = next(stream)
+        state, metrics = parts['step'](state, batch)
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == total_steps:
+          metrics = jax.device_get(metrics)
+          now = time.perf_counter()
+          images_per_second = (step - timer_step) * config.batch_size / max(now - timer, 1e-9)
+          timer_step, timer = step, now
+          metrics['images_per_second'] = images_per_second
+          metrics['skipped_steps'] = int(state.skipped_steps)
+          metrics.update(diagnose(step, state, batch))
+          timer += metrics.get('diag/seconds', 0.0)  # not part of the training throughput
+          writer.write(step, metrics)
+          bar.set_postfix(loss=f"{metrics['loss']:.3f}", probe=f"{metrics['probe_acc']:.1f}%")
+          if int(state.bad_streak) >= config.max_bad_steps:
+            raise TrainingDivergedError(
+                f'{int(state.bad_streak)} consecutive steps had a non-finite loss or gradient (up '
+                f'to step {step}); they were skipped. Lower --config.optimizer.lr, set '
+                '--config.optimizer.grad_clip, or use --config.model.dtype=float32. The last good '
+                f'checkpoint (step {last_good_saved}) is kept in {workdir}/checkpoints.')
+        signalled = stop.received is not None
+        if jax.process_count() > 1:  # all processes must stop at the same step: agree at log steps
+          signalled = step % config.log_every == 0 and any_process(signalled)
+        stopping = signalled or (stop_after_steps is not None and step - start >= stop_after_steps)
+        if manager is not None and (step % config.checkpoint_every == 0 or step == total_steps
+                                    or stopping):
+          if int(state.bad_streak) == 0:
+            ckpt.save(manager, step, state, config_json)
+            last_good_saved = step
+        if stopping:
+          interrupted = True
+          if is_main:
+            log.warning('Stopped (%s): checkpoint saved at step %d; rerun the same command to '
+                        'resume.', stop.received or 'stop_after_steps', step)
+          break
+  finally:  # every exit, a divergence or an interrupt included: the saves in flight land
+    stream.close()  # the input's worker processes and their shared-memory batches
+    if manager is not None:
+      manager.wait_until_finished()
+      manager.close()
+    bar.close()
+    writer.close()
   result = PretrainResult(state=state, model=parts['model'], steps_per_epoch=spe,
                           total_steps=total_steps, interrupted=interrupted,
                           wall_seconds=time.perf_counter() - start_time,

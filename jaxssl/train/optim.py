@@ -7,11 +7,23 @@ import optax
 OPTIMIZERS = ('sgd', 'lars', 'adamw')
 
 
+def total_steps(epochs: float, steps_per_epoch: int) -> int:
+  """The number of steps of a run of `epochs` (fractional epochs round to the nearest step).
+
+  The one rule for the step count: the training loop runs this many steps and the learning-rate
+  schedule spans exactly them, so the last step (index total − 1) still has a learning rate > 0.
+  """
+  return max(int(round(epochs * steps_per_epoch)), 1)
+
+
 def learning_rate_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
-  """Linear warm-up to `lr * batch_size / 256`, then cosine decay to 0 (Goyal et al. 2017 scaling)."""
+  """Linear warm-up to `lr * batch_size / 256`, then cosine decay to 0 (Goyal et al. 2017 scaling).
+
+  Decay ends at step `total_steps(config.epochs, steps_per_epoch)`, one past the run's last step.
+  """
   opt = config.optimizer
   peak = opt.lr * config.batch_size / 256 if opt.get('scale_lr_by_batch', True) else opt.lr
-  total = max(int(config.epochs * steps_per_epoch), 1)
+  total = total_steps(config.epochs, steps_per_epoch)
   warmup = min(int(opt.warmup_epochs * steps_per_epoch), total - 1)
   return optax.warmup_cosine_decay_schedule(0.0, peak, warmup, total, end_value=0.0)
 
