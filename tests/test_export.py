@@ -76,8 +76,8 @@ def test_load_encoder_gives_the_evaluation_features_bit_for_bit(run, exported):
   assert spec['encoder'] == 'convnet' and spec['image_shape'] == [28, 28, 1]
   assert spec['feature_dim'] == h.shape[1] and spec['step'] == int(result.state.step)
   assert spec['normalize'] == {'mean': [0.286], 'std': [0.353]}  # augment.FMNIST_MEAN / _STD
-  with pytest.raises(ValueError, match=r'shape \(N, 28, 28, 1\)'):
-    encoder.apply(images[:, :14])
+  with pytest.raises(ValueError, match=r'shape \(N, H, W, 1\)'):  # any size, its channels
+    encoder.apply(np.repeat(images, 3, axis=-1))
 
 
 def test_loading_an_export_imports_no_training_stack(exported):
@@ -260,3 +260,44 @@ def test_a_truncated_file_is_refused(exported, tmp_path):
     (copy / name).write_bytes(payload[:len(payload) // 2])
     with pytest.raises(ExportFormatError, match=match):
       jaxssl.load_encoder(copy)
+
+
+# -- Input sizes -----------------------------------------------------------------------------------
+
+def test_a_convolutional_export_takes_any_size_with_its_channels(exported):
+  encoder = jaxssl.load_encoder(exported)
+  assert encoder.spec['input_sizes'] == 'any' and encoder.spec['image_shape'] == [28, 28, 1]
+  images = np.random.default_rng(0).integers(0, 256, (2, 40, 36, 1), dtype=np.uint8)
+  assert encoder.apply(images).shape == (2, encoder.spec['feature_dim'])
+  with pytest.raises(ValueError, match=r'takes images of shape \(N, H, W, 1\)'):
+    encoder.apply(np.zeros((2, 28, 28, 3), np.uint8))
+
+
+def test_a_vit_export_takes_its_trained_size_or_resampled_positions(tmp_path):
+  """A small ViT (patch 8, 32 x 32 images: a 4 x 4 grid), exported, then loaded at 48 x 48 (6 x 6)
+  with its position embeddings resampled: it runs; without `image_size` it names the fix; at the
+  trained size the resampling changes nothing; a constant embedding stays constant."""
+  from jaxssl.models.vit import resample_pos_embedding  # pylint: disable=import-outside-toplevel
+  kwargs = {'patch_size': 8, 'hidden': 32, 'depth': 1, 'num_heads': 2, 'mlp_dim': 64}
+  config = to_json_dict(load_config(None, ('model.encoder="vit_s16"',)))
+  config['model']['encoder_kwargs'] = kwargs
+  module = make_encoder('vit_s16', **kwargs)
+  variables = {'params': {'encoder': module.init(jax.random.PRNGKey(0),
+                                                 np.zeros((1, 32, 32, 3), np.float32))['params']},
+               'batch_stats': {}}
+  spec = spec_from_config(config, step=0, which='online', head=False, image_shape=[32, 32, 3])
+  assert spec['input_sizes'] == 'image_shape' and spec['feature_dim'] == 32
+  out = write_export(tmp_path / 'vit', spec, variables)
+  images = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3), dtype=np.uint8)
+  with pytest.raises(ValueError, match=r'image_size=\(H, W\)'):
+    jaxssl.load_encoder(out).apply(images)
+  wide = jaxssl.load_encoder(out, image_size=(48, 48))
+  assert wide.spec['image_shape'] == [48, 48, 3]
+  assert wide.variables['params']['pos_embedding'].shape == (1, 1 + 36, 32)
+  features = np.asarray(wide.apply(images))
+  assert features.shape == (2, 32) and np.all(np.isfinite(features))
+  same = jaxssl.load_encoder(out, image_size=(32, 32))
+  np.testing.assert_allclose(same.variables['params']['pos_embedding'],
+                             variables['params']['encoder']['pos_embedding'], rtol=1e-6, atol=1e-6)
+  constant = np.full((1, 1 + 16, 4), 0.25, np.float32)
+  np.testing.assert_allclose(resample_pos_embedding(constant, (6, 6)), 0.25, rtol=1e-6)

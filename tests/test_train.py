@@ -1,4 +1,10 @@
 """The training engine: compile once, sharded == single device, exact resume, non-finite guard."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import numpy as np
 import pytest
@@ -92,3 +98,90 @@ def test_run_stops_after_too_many_bad_steps(tmp_path):
 def test_bad_configs_give_one_clear_error(override, message):
   with pytest.raises(ConfigError, match=message):
     setup(tiny_config(override), mesh=make_mesh(8), train_arrays=tiny_arrays())
+
+
+@pytest.mark.parametrize('epochs, steps_per_epoch', [(2.75, 234), (1.375, 4), (0.37, 7), (3.5, 3),
+                                                     (1.0, 10)])
+def test_the_schedule_spans_exactly_the_steps_the_loop_runs(epochs, steps_per_epoch):
+  """The demo's 2.75 epochs of 234 steps are 643.5 steps: the loop runs 644, and the schedule must
+  not reach 0 before the last of them (index 643)."""
+  from jaxssl.train.optim import learning_rate_schedule, total_steps
+  config = tiny_config(f'epochs={epochs}', 'optimizer.warmup_epochs=0.5')
+  total = total_steps(epochs, steps_per_epoch)
+  assert total == max(round(epochs * steps_per_epoch), 1)
+  schedule = learning_rate_schedule(config, steps_per_epoch)
+  assert float(schedule(total - 1)) > 0
+  assert float(schedule(total)) == 0.0
+
+
+def test_the_loop_runs_the_schedules_steps_and_its_last_learning_rate_is_above_zero(tmp_path):
+  """64 images in batches of 16 for 1.375 epochs: 5.5 steps, run as 6 (`int` would say 5)."""
+  config = tiny_config('epochs=1.375', 'log_every=1')
+  result = pretrain(config, tmp_path, train_arrays=tiny_arrays(), mesh=make_mesh(1),
+                    checkpoints=False)
+  assert result.total_steps == result.steps_done == 6
+  records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
+  assert [r['step'] for r in records] == [1, 2, 3, 4, 5, 6]
+  assert records[-1]['lr'] > 0
+
+
+_RESTORE = """
+import sys
+sys.path.insert(0, {tests!r})
+import jax, numpy as np
+from jaxssl.config import to_json_dict
+from jaxssl.train import checkpoint as ckpt, pretrain, setup
+from jaxssl.train.mesh import make_mesh
+from helpers import tiny_arrays, tiny_config
+config = tiny_config({overrides})
+state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())['state']
+manager = ckpt.make_manager({workdir!r})
+restored, step = ckpt.restore_latest(manager, state, to_json_dict(config))
+manager.close()
+leaves = lambda tree: [np.asarray(x) for x in jax.tree.leaves(tree)]
+# The same run without the faults, stopped after 2 and after 3 steps, compiled as the diverged one.
+runs = {{n: leaves(pretrain(tiny_config('epochs=2.0'), {workdir!r} + f'_{{n}}',
+                            train_arrays=tiny_arrays(), mesh=make_mesh(1), stop_after_steps=n,
+                            checkpoints=False).state.params) for n in (2, 3)}}
+got = leaves(restored.params)
+print(step, all(np.array_equal(a, b) for a, b in zip(got, runs[3])),
+      any(not np.array_equal(a, b) for a, b in zip(got, runs[2])))
+"""
+
+_DIVERGE = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from jaxssl.train import TrainingDivergedError, pretrain
+from jaxssl.train.mesh import make_mesh
+from helpers import tiny_arrays, tiny_config
+config = tiny_config({overrides})
+try:
+  pretrain(config, {workdir!r}, train_arrays=tiny_arrays(), mesh=make_mesh(1))
+except TrainingDivergedError as error:
+  print(error, flush=True)
+  os._exit(0)  # at once, as a scheduler ends a failed job: nothing left in flight gets to finish
+os._exit(1)
+"""
+
+
+def test_a_diverged_run_keeps_its_last_good_checkpoint_for_a_fresh_process(tmp_path):
+  """Asynchronous checkpoints, a save at every step, steps 4-5 non-finite: the run stops at step 5
+  and its message promises step 3. A process that exits right after the error must find step 3
+  complete, and a fresh process restores the parameters of an uninterrupted 3-step run (run in
+  that process: the same compilation, so bit for bit)."""
+  tests = str(Path(__file__).parent)
+  overrides = ', '.join(map(repr, ('faults.nan_at_steps=(3, 4, 5)', 'max_bad_steps=2',
+                                   'checkpoint_every=1', 'epochs=2.0')))
+  workdir = tmp_path / 'diverged'
+  env = {**os.environ, 'XLA_FLAGS': '--xla_backend_optimization_level=0'}
+  done = subprocess.run([sys.executable, '-c', _DIVERGE.format(
+      tests=tests, workdir=str(workdir), overrides=overrides)],
+                        capture_output=True, text=True, timeout=600, env=env)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert 'The last good checkpoint (step 3) is kept' in done.stdout, done.stdout
+  done = subprocess.run([sys.executable, '-c', _RESTORE.format(
+      tests=tests, workdir=str(workdir), overrides=overrides)],
+                        capture_output=True, text=True, timeout=600, env=env)
+  assert done.returncode == 0, done.stderr[-3000:]
+  # restored step, equal to the 3-step run's parameters, different from the 2-step run's
+  assert done.stdout.split() == ['3', 'True', 'True'], done.stdout
