@@ -4,11 +4,12 @@ Same encoder, epochs, batch, augmentation and probe for every objective (experim
 fmnist.py, at the chosen budget); linear-probe and kNN (k = 20) top-1, mean ± std over seeds. The
 supervised baseline (same encoder, end to end on the labels) is trained to convergence with its own
 epochs and schedule, early-stopped on a held-out part of the training split (studylib.Budget), and
-its loss curve plotted: the upper bound of the table. The script then tests the ordering the seed
-papers report (002: CorInfoMax; 004: the VICReg entropy variants) -- CorInfoMax and
-VICReg-{LogDet, pairwise KL, pairwise BD} ≥ VICReg ≈ Barlow Twins > SimCLR -- with a paired t-test
-over seeds (studylib.ordering_verdict): each claim *confirmed*, *not contradicted* or
-*contradicted*, with Δ and its 95 % interval.
+its loss curve plotted: the upper bound of the table. The script then tests the orderings the
+papers report -- CorInfoMax (Ozsoy et al. 2022) and VICReg-{LogDet, pairwise KL, pairwise BD}
+(Shwartz-Ziv et al. 2023) ≥ VICReg ≈ Barlow Twins > SimCLR, and each newer information regulariser
+against the baseline its paper compares with (`NEWER_CLAIMS`) -- with a paired t-test over seeds
+(studylib.ordering_verdict): each claim *confirmed*, *not contradicted* or *contradicted*, with Δ
+and its 95 % interval.
 
   python experiments/study_methods.py                 # cpu budget, 3 seeds (~25 min, 2 cores)
   python experiments/study_methods.py --budget long   # 60k images, demo ConvNet, 10 epochs, the
@@ -35,7 +36,10 @@ NAMES = {'vicreg': 'VICReg', 'vicreg_logdet': 'VICReg-LogDet',
          'vicreg_pairwise_kl': 'VICReg-pairwise KL', 'vicreg_pairwise_bd': 'VICReg-pairwise BD',
          'corinfomax': 'CorInfoMax', 'barlow_twins': 'Barlow Twins', 'nt_xent': 'SimCLR',
          'spectral_contrastive': 'Spectral contrastive', 'w_mse': 'W-MSE', 'byol': 'BYOL',
-         'simsiam': 'SimSiam', 'moco_v3': 'MoCo v3', 'reconstruction': 'Reconstruction (BA)'}
+         'simsiam': 'SimSiam', 'moco_v3': 'MoCo v3', 'reconstruction': 'Reconstruction (BA)',
+         'lejepa': 'LeJEPA (SIGReg)', 'mmcr': 'MMCR', 'emp_ssl': 'EMP-SSL (TCR)',
+         'frossl': 'FroSSL', 'tico': 'TiCo', 'dcl': 'DCL', 'dclw': 'DCLW',
+         'alignment_uniformity': 'Alignment + uniformity'}
 ALIASES = ('vicreg_entropy',)  # = vicreg_logdet at its defaults: not run twice
 TINY_OBJECTIVES = ('vicreg', 'nt_xent')
 
@@ -64,7 +68,24 @@ def check_ordering(scores: dict) -> list:
   for name in ('vicreg', 'barlow_twins'):
     if name in scores and 'nt_xent' in scores:
       claim(name, '>', 'nt_xent')
+  # The information regularisers of 2020-2025, each against the baseline its paper compares with.
+  for a, kind, b in NEWER_CLAIMS:
+    if a in scores and b in scores:
+      claim(a, kind, b)
   return claims
+
+
+# (a, relation, b) as each paper states it against a method this study runs:
+NEWER_CLAIMS = (
+    ('lejepa', '≥', 'vicreg'),             # Balestriero & LeCun 2025: SIGReg vs VICReg-style
+    ('emp_ssl', '≈', 'vicreg'),            # Tong et al. 2023: on par, in far fewer epochs
+    ('mmcr', '≥', 'barlow_twins'),         # Yerxa et al. 2023: ≥ Barlow Twins, SimCLR
+    ('frossl', '≥', 'barlow_twins'),       # Skean et al. 2024: faster to a good probe
+    ('tico', '≥', 'barlow_twins'),         # Zhu et al. 2022: ≥ Barlow Twins at small batch
+    ('dcl', '>', 'nt_xent'),               # Yeh et al. 2022: decoupling beats SimCLR's loss
+    ('dclw', '≥', 'dcl'),                  # Yeh et al. 2022: the weighted variant adds more
+    ('alignment_uniformity', '≈', 'nt_xent'),  # Wang & Isola 2020: ≈ the contrastive loss
+)
 
 
 def upper_bound_line(supervised: list, scores: dict) -> tuple[str, dict | None]:

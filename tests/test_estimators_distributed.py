@@ -19,11 +19,20 @@ from jax.sharding import PartitionSpec as P
 import distributed_idioms as idioms
 from distributed_idioms import float64  # noqa: F401 (autouse fixture: x64 in every test)
 from jaxssl.estimators import infonce, logdet_entropy, pairwise_bd_entropy, pairwise_kl_entropy
+from jaxssl.estimators import log_gaussian_potential, nn_log_distance
+from jaxssl.estimators import coding_rate, covariance_renyi2_entropy, epps_pulley
 
 SHARDS, N, D_IN, D = 8, 32, 5, 3
 EMBEDDING_ESTIMATORS = {"logdet_entropy": logdet_entropy,
                         "pairwise_kl_entropy": pairwise_kl_entropy,
-                        "pairwise_bd_entropy": pairwise_bd_entropy}
+                        "pairwise_bd_entropy": pairwise_bd_entropy,
+                        "nn_log_distance": nn_log_distance,
+                        "log_gaussian_potential": log_gaussian_potential,
+                        "coding_rate": coding_rate,
+                        "covariance_renyi2_entropy": covariance_renyi2_entropy,
+                        # one statistic per column: their mean, a scalar to differentiate
+                        "epps_pulley": lambda z, axis_name: jnp.mean(
+                            epps_pulley(z, axis_name=axis_name))}
 NAMES = list(EMBEDDING_ESTIMATORS) + ["infonce"]
 
 

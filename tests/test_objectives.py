@@ -12,8 +12,10 @@ import optax
 import pytest
 from scipy.special import logsumexp
 
+import np_information
 from jaxssl import objectives
 from jaxssl.objectives import _corinfomax
+from test_objectives_regularisers import np_alignment_uniformity, np_dcl, np_tico, tico_state
 from torch_compat import import_torch
 
 # ----------------------------------------------------------------------------------------------
@@ -160,6 +162,7 @@ def np_reconstruction(x, x_hat, sigma=1.0):
   return nll, {"nll_nats": nll, "mse": np.mean((x - x_hat) ** 2), "ba_term": -nll}
 
 
+LEJEPA_DIRECTIONS = np.random.default_rng(11).normal(size=(4, 8))  # (D, M), D = 4 below
 # name -> (numpy reference, number of array inputs, differentiable inputs, hyper-parameters)
 CASES = {
     "vicreg": (np_vicreg, 2, (0, 1), {}),
@@ -177,6 +180,18 @@ CASES = {
     "simsiam": (np_simsiam, 4, (0, 1), {}),
     "moco_v3": (np_moco_v3, 4, (0, 1), {}),
     "reconstruction": (np_reconstruction, 2, (0, 1), {}),
+    "tico": (np_tico, 2, (0, 1), {}),
+    "dcl": (np_dcl, 2, (0, 1), {}),
+    # DCLW's weights are under stop-gradient by default; finite differences see them move.
+    "dclw": (functools.partial(np_dcl, weighted=True), 2, (0, 1), {"weight_gradient": True}),
+    "alignment_uniformity": (np_alignment_uniformity, 2, (0, 1), {}),
+    # Multi-view objectives as two stacked views (np_information's references); LeJEPA's SIGReg
+    # with fixed directions instead of a key.
+    "lejepa": (np_information.pair_lejepa(LEJEPA_DIRECTIONS), 2, (0, 1),
+               {"directions": LEJEPA_DIRECTIONS}),
+    "mmcr": (np_information.pair(np_information.mmcr), 2, (0, 1), {}),
+    "emp_ssl": (np_information.pair(np_information.emp_ssl), 2, (0, 1), {}),
+    "frossl": (np_information.pair(np_information.frossl), 2, (0, 1), {}),
 }
 N, D = 16, 4
 
@@ -191,17 +206,25 @@ def _arrays(name, n_arrays, seed=0):
   return [(base + 0.5 * rng.normal(size=shape)) * scales for _ in range(n_arrays)]
 
 
-def _state(d):
+def _corinfomax_state(d):
   rng = np.random.default_rng(1)
   a = rng.normal(size=(d, d)) * 0.1
   return _corinfomax.CorInfoMaxState(mu1=0.05 * rng.normal(size=d), mu2=np.zeros(d),
                                      r1=np.eye(d), r2=0.5 * np.eye(d) + a @ a.T)
 
 
+# A non-trivial state per stateful objective (the old state enters the loss).
+STATES = {"corinfomax": _corinfomax_state, "tico": tico_state}
+
+
+def _state(name, d):
+  return STATES[name](d)
+
+
 def _call(name, arrays, **hp):
   obj = objectives.get(name)
   if obj.kind == "stateful":
-    state = jax.tree.map(jnp.asarray, _state(jnp.shape(arrays[0])[-1]))
+    state = jax.tree.map(jnp.asarray, _state(name, jnp.shape(arrays[0])[-1]))
     return obj.fn(*arrays, state, **hp)
   return obj.fn(*arrays, **hp)
 
@@ -226,7 +249,7 @@ def test_cases_cover_the_registry():
 def test_value_matches_numpy_float64(name):
   ref, n_arrays, _, hp = CASES[name]
   arrays = _arrays(name, n_arrays)
-  args = arrays + ([_state(D)] if name == "corinfomax" else [])
+  args = arrays + ([_state(name, D)] if name in STATES else [])
   want = ref(*args)
   with jax.enable_x64(True):
     x = [jnp.asarray(a) for a in arrays]
@@ -237,7 +260,7 @@ def test_value_matches_numpy_float64(name):
     for key in want[1]:
       np.testing.assert_allclose(got[1][key], want[1][key], rtol=1e-5, atol=1e-12,
                                  err_msg=f"{name}: {key}")
-    if name == "corinfomax":  # the new state is the moving-average formula by hand
+    if name in STATES:  # the new state is the moving-average formula by hand
       for g, w in zip(got[2], want[2]):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-12)
 
@@ -420,6 +443,8 @@ def test_nan_embeddings_give_nan_loss(name):
   assert jnp.isnan(out[0]), name
   if name == "corinfomax":
     assert jnp.isnan(out[2].r1).any() and jnp.isnan(out[2].mu1).any()
+  if name == "tico":
+    assert jnp.isnan(out[2].covariance).any()
 
 
 @pytest.mark.parametrize("name", objectives.names())
@@ -547,7 +572,7 @@ def test_registry():
     obj = objectives.get(n)
     assert obj.kind in objectives.KINDS
     assert (obj.init_state is not None) == (obj.kind == "stateful")
-  with pytest.raises(ValueError, match="valid names: barlow_twins, byol"):
+  with pytest.raises(ValueError, match=r"valid names: (\w+, )*barlow_twins, byol"):
     objectives.get("simclr")
   with pytest.raises(ValueError, match="already registered"):
     objectives.register("vicreg", kind="pair")(objectives.vicreg)

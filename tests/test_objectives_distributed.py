@@ -22,12 +22,22 @@ from distributed_idioms import float64  # noqa: F401 (autouse fixture: x64 in ev
 from jaxssl import objectives
 
 N, D_IN, D, DEVICES = 16, 5, 4, 8
-HYPER = {"w_mse": {"w_size": 8}}  # sub-batches of 8 rows straddle the 2-row shards
+HYPER = {"w_mse": {"w_size": 8},  # sub-batches of 8 rows straddle the 2-row shards
+         # SIGReg's directions must be the same on every shard: fixed ones (or one key).
+         "lejepa": {"directions": np.random.default_rng(3).normal(size=(D, 8))}}
 # `vicreg_entropy` is registered `vicreg_logdet` with the defaults: tested once.
 NAMES = [n for n in objectives.names() if n != "vicreg_entropy"]
 # Explicit mesh axes (`jax.make_mesh`'s default) replicate before batch-level matrices; one
 # objective per helper (gather_batch, + state, gather_constant) plus w_mse's reshape.
 EXPLICIT_NAMES = ["nt_xent", "w_mse", "corinfomax", "moco_v3"]
+
+
+# A non-trivial state per stateful objective, so that the old state enters the loss (`a` is a
+# random (D, D) matrix).
+NONTRIVIAL_STATE = {
+    "corinfomax": lambda s, a: s._replace(mu1=jnp.full((D,), 0.05), r2=s.r2 * 0.5 + a @ a.T),
+    "tico": lambda s, a: s._replace(covariance=0.05 * jnp.eye(D) + a @ a.T),
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +55,7 @@ def _case(name):
   state = None
   if obj.kind == "stateful":
     a = jax.random.normal(keys[-2], (D, D)) * 0.1
-    state = obj.init_state(D)
-    # A non-trivial state, so that the old mean and covariance enter the loss.
-    state = state._replace(mu1=jnp.full((D,), 0.05), r2=state.r2 * 0.5 + a @ a.T)
+    state = NONTRIVIAL_STATE[name](obj.init_state(D), a)
     state = jax.tree.map(lambda s: s.astype(jnp.float64), state)
   hp = HYPER.get(name, {})
 

@@ -23,6 +23,17 @@ OBJECTIVES = {
     'moco_v3': ('objective.name="moco_v3"', 'model.predictor=(512, 512)'),
     # Barber–Agakov: x̂ = ImageDecoder(z) of each augmented view against the clean image, σ = 1.
     'reconstruction': ('objective.name="reconstruction"', 'model.decoder="image"'),
+    'tico': ('objective.name="tico"',),  # β = 0.9, ρ = 8 (the paper's), C from 0
+    # τ = 0.5 as nt_xent here and the DCL reference code's CIFAR runs (the loss default is 0.1).
+    'dcl': ('objective.name="dcl"', 'objective.kwargs.temperature=0.5'),
+    'dclw': ('objective.name="dclw"', 'objective.kwargs.temperature=0.5'),
+    'alignment_uniformity': ('objective.name="alignment_uniformity"',),  # t = 2, α = 2, λ = 1
+    # The multi-view objectives below see the engine's two views; their papers use more (LeJEPA:
+    # local crops besides two global views; EMP-SSL: 20-200 patches; MMCR, FroSSL: more views).
+    'lejepa': ('objective.name="lejepa"',),  # λ = 0.05, 1024 directions (the paper's)
+    'mmcr': ('objective.name="mmcr"',),  # λ = 5e-3 (lightly's; the paper's main runs: 0)
+    'emp_ssl': ('objective.name="emp_ssl"',),  # ε² = 0.2, λ_inv = 200 (the paper's)
+    'frossl': ('objective.name="frossl"',),  # invariance weight 1 (the paper's)
 }
 
 

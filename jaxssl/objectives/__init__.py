@@ -1,14 +1,16 @@
 """Self-supervised objectives: pure functions of embeddings returning `(loss, metrics)`.
 
-Every objective takes batches of shape (N, D) (reconstruction: (N, ...)), computes in float32
+Every objective takes batches of shape (N, D) (reconstruction: (N, ...); the multi-view LeJEPA,
+MMCR, EMP-SSL and FroSSL: views first, (V, N, D), registered for two views), computes in float32
 (float64 inputs stay float64; bf16/f16 inputs are cast up), returns a scalar loss and a dict of
 every term by name, and has keyword-only hyper-parameters with the published defaults. Stateful
-objectives (CorInfoMax) take and return an explicit state. Bad shapes/dtypes, or a batch too small
-for the objective's statistics, raise one ValueError naming the shapes and dtypes. A NaN in the
-embeddings gives a NaN loss (never a finite wrong number), so a non-finite-loss guard in the
+objectives (CorInfoMax, TiCo) take and return an explicit state. Bad shapes/dtypes, or a batch
+too small for the objective's statistics, raise one ValueError naming the shapes and dtypes. A NaN
+in the embeddings gives a NaN loss (never a finite wrong number), so a non-finite-loss guard in the
 training step can skip it.
 
-Registry: `get(name)` returns an `Objective(name, fn, kind, init_state)`; `names()` lists them;
+Registry: `get(name)` returns an `Objective(name, fn, kind, init_state, takes_key)`; `names()`
+lists them (`takes_key`: the engine passes `key=`, a fold of its step key: LeJEPA's directions);
 `register(name, kind=...)` adds one (a decorator, or one line around a `functools.partial`). Kinds:
 'pair' (`fn(z1, z2)`), 'stateful' (`fn(z1, z2, state)`, `init_state(dim)`), 'predictor_target'
 (`fn(p1, p2, t1, t2)` with an EMA target network: BYOL, MoCo v3), 'predictor_stopgrad'
@@ -65,16 +67,28 @@ from jaxssl.objectives._registry import get
 from jaxssl.objectives._registry import names
 from jaxssl.objectives._registry import register
 
+from jaxssl.objectives._alignment_uniformity import alignment_uniformity
 from jaxssl.objectives._barlow_twins import barlow_twins
 from jaxssl.objectives._byol import byol
 from jaxssl.objectives._corinfomax import CorInfoMaxState
 from jaxssl.objectives._corinfomax import corinfomax
 from jaxssl.objectives._corinfomax import corinfomax_init
+from jaxssl.objectives._dcl import dcl
+from jaxssl.objectives._emp_ssl import emp_ssl
+from jaxssl.objectives._emp_ssl import total_coding_rate
+from jaxssl.objectives._frossl import frossl
+from jaxssl.objectives._koleo import koleo
+from jaxssl.objectives._lejepa import lejepa
+from jaxssl.objectives._lejepa import sigreg
+from jaxssl.objectives._mmcr import mmcr
 from jaxssl.objectives._moco_v3 import moco_v3
 from jaxssl.objectives._nt_xent import nt_xent
 from jaxssl.objectives._reconstruction import reconstruction
 from jaxssl.objectives._simsiam import simsiam
 from jaxssl.objectives._spectral_contrastive import spectral_contrastive
+from jaxssl.objectives._tico import TiCoState
+from jaxssl.objectives._tico import tico
+from jaxssl.objectives._tico import tico_init
 from jaxssl.objectives._vicreg import vicreg
 from jaxssl.objectives._vicreg_entropy import ENTROPY_ESTIMATORS
 from jaxssl.objectives._vicreg_entropy import vicreg_entropy
@@ -85,4 +99,6 @@ __all__ = [
     "barlow_twins", "byol", "CorInfoMaxState", "corinfomax", "corinfomax_init", "moco_v3",
     "nt_xent", "reconstruction", "simsiam", "spectral_contrastive", "vicreg",
     "ENTROPY_ESTIMATORS", "vicreg_entropy", "w_mse",
+    "alignment_uniformity", "dcl", "koleo", "TiCoState", "tico", "tico_init",
+    "emp_ssl", "frossl", "lejepa", "mmcr", "sigreg", "total_coding_rate",
 ]

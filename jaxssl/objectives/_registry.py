@@ -20,17 +20,21 @@ class Objective(NamedTuple):
       'reconstruction': `fn(x, x_hat, **hp) -> (loss, metrics)`.
     kind: one of `KINDS`.
     init_state: `init_state(dim) -> state` for 'stateful' objectives, else None.
+    takes_key: whether `fn` takes a PRNG key, `fn(..., key=key)` (SIGReg's random directions);
+      the training engine then passes a fold of its step key, the same on every device.
   """
   name: str
   fn: Callable
   kind: str
   init_state: Optional[Callable] = None
+  takes_key: bool = False
 
 
 _REGISTRY: dict[str, Objective] = {}
 
 
-def register(name: str, *, kind: str, init_state: Optional[Callable] = None):
+def register(name: str, *, kind: str, init_state: Optional[Callable] = None,
+             takes_key: bool = False):
   """Decorator registering `fn` under `name`: `@register("vicreg", kind="pair")`.
 
   Also usable as one line: `register("vicreg_logdet", kind="pair")(partial(vicreg_entropy, ...))`.
@@ -44,7 +48,8 @@ def register(name: str, *, kind: str, init_state: Optional[Callable] = None):
   def decorator(fn: Callable) -> Callable:
     if name in _REGISTRY:
       raise ValueError(f"Objective {name!r} is already registered.")
-    _REGISTRY[name] = Objective(name=name, fn=_named(fn, name), kind=kind, init_state=init_state)
+    _REGISTRY[name] = Objective(name=name, fn=_named(fn, name), kind=kind, init_state=init_state,
+                                takes_key=takes_key)
     return fn
 
   return decorator

@@ -42,9 +42,15 @@ def reconstruction_target(images, view_1, view_2, *, target: str, view1: dict, v
   raise ValueError(f"Unknown reconstruction target {target!r}; valid: 'clean', 'other_view'.")
 
 
-def _objective_loss(objective, kwargs, outputs, target_z, objective_state, recon_target=None):
-  """Dispatch on the objective's kind; returns (loss, metrics, new objective state)."""
+def _objective_loss(objective, kwargs, outputs, target_z, objective_state, recon_target=None,
+                    key=None):
+  """Dispatch on the objective's kind; returns (loss, metrics, new objective state).
+
+  Objectives registered with `takes_key` (SIGReg's random directions) get `key=key`.
+  """
   _, z, p = outputs
+  if objective.takes_key:
+    kwargs = {**kwargs, 'key': key}
   if objective.kind == 'reconstruction':
     loss, metrics = objective.fn(recon_target, p, **kwargs)
     return loss, metrics, objective_state
@@ -89,6 +95,9 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
 
   def train_step(state: TrainState, batch: dict):
     key = jax.random.fold_in(state.rng, state.step)
+    # The objective's own randomness (SIGReg's directions): another stream of the step key, the
+    # same on every device.
+    objective_key = jax.random.fold_in(key, 1)
     if 'view1' in batch:  # cropped on the host: flip, colour, blur... on the device
       k1, k2 = jax.random.split(key)
       view_1 = augment.augment_batch(batch['view1'], k1, view1)
@@ -114,7 +123,8 @@ def make_train_step(model, objective, tx: optax.GradientTransformation,
       outputs, updates = model.apply({'params': params, 'batch_stats': state.batch_stats}, x,
                                      train=True, mutable=['batch_stats'])
       loss, metrics, objective_state = _objective_loss(objective, kwargs, outputs, target_z,
-                                                       state.objective_state, recon_target)
+                                                       state.objective_state, recon_target,
+                                                       objective_key)
       loss = loss + jnp.where(jnp.any(nan_steps == state.step), jnp.nan, 0.0)
       logits = probe_logits(probe_params, jax.lax.stop_gradient(outputs[0]))
       probe_loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
