@@ -42,7 +42,13 @@ def run_demo(workdir: str | Path, *, config_path=None, overrides=()) -> dict:
         f"({summary['wall_seconds']:.0f} s in all):")
   for name, value in rows:
     print(f'  {name:<36} {value:6.2f} %')
-  print(f"  RankMe of the projector outputs      {summary.get('diag/rankme', float('nan')):6.1f}"
+  nan = float('nan')
+  print(f"  RankMe of the projector outputs      {summary.get('diag/rankme', nan):6.1f}\n"
+        f"  LiDAR of the projector outputs       {summary.get('diag/lidar', nan):6.1f}"
+        f"  ({summary.get('diag/lidar_views', nan):.0f} views per image; backbone features: "
+        f"{summary.get('diag/backbone/lidar', nan):.1f})\n"
+        f"  α-ReQ of the projector outputs       {summary.get('diag/alpha_req', nan):6.2f}"
+        f"  (backbone features: {summary.get('diag/backbone/alpha_req', nan):.2f})"
         f"\n  steps skipped (non-finite)           {result.skipped_steps:6d} of {result.steps_done}"
         f"\nSummary: {workdir / 'summary.json'}   report: {workdir / 'report.md'}")
   summary['mostly_skipped'] = result.mostly_skipped

@@ -102,7 +102,7 @@ def test_diagnose_bundles_the_functions_and_knows_projected_gaussian_values():
   assert full["kl_entropy_proj"] == pytest.approx(float(dg.kl_entropy_projected(z1, key, dim=2)))
 
   cheap = dg.diagnose(z1, z2, key)
-  assert set(cheap) == {"n", "dim", "finite", *dg.GAUSSIAN_KEYS, *dg.CHEAP_KEYS}
+  assert set(cheap) == {"n", "dim", "finite", "lidar_views", *dg.GAUSSIAN_KEYS, *dg.CHEAP_KEYS}
   assert set(full) == set(cheap) | set(dg.FULL_KEYS)
   assert all(isinstance(v, float) and math.isfinite(v) for v in full.values())
   assert cheap["rankme"] == pytest.approx(float(dg.rankme(z1)), rel=1e-5)

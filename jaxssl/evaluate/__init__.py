@@ -3,10 +3,12 @@
 Array-level functions: the caller extracts features (or embeddings) once and passes (N, D) arrays.
 Accuracies are percentages (0–100); information quantities are in nats.
 """
-from jaxssl.evaluate.diagnostics import (alignment, cheap_diagnostics, collapse_warning, diagnose,
+from jaxssl.evaluate.diagnostics import (alignment, alpha_req, alpha_req_of_spectrum,
+                                         cheap_diagnostics, collapse_warning, diagnose,
                                          effective_rank, eigenspectrum, embedding_std, infonce_mi,
                                          is_collapsed, kl_entropy_projected, ksg_mi_projected,
-                                         normalised_std, random_projection, rankme, uniformity)
+                                         lidar, normalised_std, random_projection, rankme,
+                                         uniformity)
 from jaxssl.evaluate.knn import knn_accuracy, knn_classify
 from jaxssl.evaluate.linear_probe import linear_probe
 from jaxssl.evaluate.plots import (pca_2d, plot_accuracy, plot_eigenspectrum, plot_embedding_2d,
@@ -16,8 +18,8 @@ from jaxssl.evaluate.report import write_report
 
 __all__ = [
     "linear_probe", "knn_classify", "knn_accuracy",
-    "rankme", "effective_rank", "eigenspectrum", "alignment", "uniformity", "normalised_std",
-    "embedding_std",
+    "rankme", "lidar", "alpha_req", "alpha_req_of_spectrum", "effective_rank", "eigenspectrum",
+    "alignment", "uniformity", "normalised_std", "embedding_std",
     "infonce_mi", "ksg_mi_projected", "kl_entropy_projected", "random_projection", "diagnose",
     "is_collapsed", "collapse_warning", "cheap_diagnostics",
     "read_metrics", "plot_metrics", "plot_loss_terms", "plot_accuracy", "plot_information",

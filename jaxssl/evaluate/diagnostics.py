@@ -1,8 +1,9 @@
 """Diagnostics of embeddings: rank, spectrum, alignment, uniformity, entropy, MI, collapse.
 
 Every function is a pure function of (N, D) arrays (one view `z`, or two views `z1`, `z2` whose rows
-are paired), jitted (one compilation per shape). Information quantities are in nats. `diagnose`
-bundles them into a dict of floats for logging, and `is_collapsed` reads that dict.
+are paired; `lidar` takes (Q, N, D): Q views of N images), jitted (one compilation per shape).
+Information quantities are in nats. `diagnose` bundles them into a dict of floats for logging, and
+`is_collapsed` reads that dict.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from jaxssl.estimators.knn import kl_entropy, ksg_mi
 from jaxssl.estimators.logdet import logdet_entropy
 from jaxssl.estimators.pairwise import (component_entropy, pairwise_bd_entropy,
                                        pairwise_kl_entropy)
+from jaxssl.estimators.spread import log_gaussian_potential
 
 
 def _check(z, name="z", min_rows=1):
@@ -93,6 +95,143 @@ def effective_rank(z) -> jax.Array:
   return jnp.sum(lam) ** 2 / jnp.maximum(jnp.sum(lam**2), jnp.finfo(lam.dtype).tiny)
 
 
+# LiDAR's constants: δ regularises Σ_w (absolute, in the embeddings' squared units); ε is added to
+# the normalised eigenvalues, as in RankMe.
+LIDAR_DELTA = 1e-4
+LIDAR_EPS = 1e-8
+
+
+def _check_views(z, name="z"):
+  z = jnp.asarray(z)
+  if z.ndim != 3:
+    raise ValueError(f"`{name}` must be views-first embeddings (Q, N, D): Q augmented views of the "
+                     f"same N images, found shape {z.shape}.")
+  q, n, _ = z.shape
+  if q < 2 or n < 2:
+    raise ValueError(f"`{name}` needs at least 2 views (Q) of at least 2 images (N), found "
+                     f"Q = {q}, N = {n} (shape {z.shape}).")
+  return z.astype(jnp.promote_types(z.dtype, jnp.float32))
+
+
+def _symmetric_gram_eigenvalues(m, d):
+  """The D eigenvalues (descending, ≥ 0) of mᵀm (D × D) for m (K, D), from whichever of mᵀm and
+  mmᵀ (K × K) is smaller: they share their non-zero eigenvalues."""
+  g = m @ m.T if m.shape[0] < m.shape[1] else m.T @ m
+  lam = jnp.maximum(jnp.linalg.eigvalsh(g)[::-1], 0.0)
+  return jnp.zeros(d, lam.dtype).at[: lam.shape[0]].set(lam)  # K < D: D − K more zeros
+
+
+@jax.jit
+def lidar(z, *, delta: float = LIDAR_DELTA, eps: float = LIDAR_EPS) -> jax.Array:
+  """LiDAR = exp(−Σ_k p_k log p_k), p_k = λ_k/‖λ‖₁ + ε, λ the eigenvalues of Σ_w^{−½} Σ_b Σ_w^{−½}.
+
+  `z` is (Q, N, D): row i of `z[j]` is view j of image i. Each image is one class of the surrogate
+  SSL task, with class mean μ_i = (1/Q) Σ_j z_ji and grand mean μ = (1/N) Σ_i μ_i:
+
+    Σ_b = 1/(N − 1) · Σ_i (μ_i − μ)(μ_i − μ)ᵀ                      (between images)
+    Σ_w = 1/(N (Q − 1)) · Σ_i Σ_j (z_ji − μ_i)(z_ji − μ_i)ᵀ + δ I   (within an image's views)
+
+  both unbiased sample covariances, so Σ_w estimates the augmentations' covariance whatever Q is
+  (Q = 2: Σ_w = (1/2N) Σ_i (z_1i − z_2i)(z_1i − z_2i)ᵀ + δI). LiDAR is the smooth rank of the
+  linear-discriminant matrix: between 1 and min(D, N − 1); ≈ 1 when every image maps to the same
+  point or the images vary along one direction only; high when many directions separate images
+  while their views agree. Views that are pure noise around one point also score high (≈ D): the
+  class means keep 1/Q of the view noise, Σ_b ≈ Σ_w/Q, a flat spectrum whatever Q. δ = 1e-4 and
+  ε = 1e-8 are the defaults of the stable-pretraining library's LiDAR monitor (reimplementations
+  use δ from 1e-6 to 1e-3); δ is absolute, in the embeddings' squared units: within-image variance
+  far below it counts as none. Thilak, Huang, Saremi, Dinh, Goh, Nakkiran, Susskind, Littwin,
+  "LiDAR: Sensing linear probing performance in joint embedding SSL architectures", ICLR 2024,
+  section 3.
+
+  Computed as the eigenvalues of L⁻¹ Σ_b L⁻ᵀ, Σ_w = LLᵀ (Cholesky; the same eigenvalues, those of
+  Σ_w⁻¹Σ_b), from the smaller of its D × D and N × N Gram forms: O(Q·N·D² + D³/3 + min(N, D)³);
+  on XLA:CPU a Cholesky at D = 1024 takes ~0.03 s, an eigendecomposition 1–3 s. Where rounding
+  makes Σ_w + δI numerically indefinite (in float32, δ below ~1e-7 of Σ_w's largest eigenvalue),
+  the Cholesky fails and Σ_w^{−½} comes from an eigendecomposition, its eigenvalues floored at δ.
+  """
+  z = _check_views(z)
+  q, n, d = z.shape
+  means = jnp.mean(z, axis=0)  # (N, D) class means μ_i
+  between = (means - jnp.mean(means, axis=0)) / jnp.sqrt(n - 1.0)  # Σ_b = betweenᵀ between
+  within = (z - means).reshape(q * n, d)
+  sigma_w = within.T @ within / (n * (q - 1)) + delta * jnp.eye(d, dtype=z.dtype)
+  chol = jnp.linalg.cholesky(sigma_w)
+
+  def by_cholesky(_):
+    return jax.scipy.linalg.solve_triangular(chol, between.T, lower=True).T  # (N, D): B L⁻ᵀ
+
+  def by_eigh(_):
+    lam_w, v = jnp.linalg.eigh(sigma_w)
+    return (between @ v) / jnp.sqrt(jnp.maximum(lam_w, delta))  # B V Λ^{−½}
+
+  b = jax.lax.cond(jnp.all(jnp.isfinite(chol)), by_cholesky, by_eigh, None)
+  lam = _symmetric_gram_eigenvalues(b, d)  # eigenvalues of bᵀb, similar to Σ_w^{−½}Σ_bΣ_w^{−½}
+  p = lam / jnp.maximum(jnp.sum(lam), jnp.finfo(lam.dtype).tiny) + eps
+  return jnp.exp(-jnp.sum(p * jnp.log(p)))
+
+
+# α-ReQ's fitting window: ranks 4 to 100 of the eigenspectrum (the top three eigenvalues left out).
+ALPHA_REQ_RANKS = (4, 100)
+
+
+@functools.partial(jax.jit, static_argnames=("first", "last"))
+def alpha_req(z, *, first: int = ALPHA_REQ_RANKS[0], last: int = ALPHA_REQ_RANKS[1]) -> jax.Array:
+  """α-ReQ: the decay α of the covariance eigenspectrum fitted as a power law, λ_i ≈ c · i^{−α}.
+
+  λ_1 ≥ λ_2 ≥ … are the eigenvalues of the centred covariance (1/N) Σ_i (z_i − z̄)(z_i − z̄)ᵀ
+  (those of `eigenspectrum`, here from the smaller of the D × D and N × N Gram matrices: a
+  symmetric eigensolver, several times faster than an SVD on a CPU); α minimises the weighted least
+  squares Σ_i w_i (log λ_i − log c + α log i)², w_i = 1/i, over the ranks `first` ≤ i ≤ `last`
+  (4 to 100): the fit of the authors' code (`stringer_get_powerlaw` with
+  `trange = np.arange(3, 100)`, github.com/kumarkrishna/fastssl, itself from Stringer et al.,
+  Nature 2019). Eigenvalues that are numerically zero (λ_i ≤ λ_1 · max(N, D) · eps; a centred
+  N × D matrix has at most N − 1 non-zero ones) are left out of the fit rather than given log 0;
+  NaN when fewer than two ranks remain (a representation of rank ≤ 4, or constant). The scale c
+  does not enter α. α near 1 went with good linear-probe accuracy in the paper; α → 0 is a flat,
+  noise-like spectrum and a large α a few dominant directions. Agrawal, Mondal, Ghosh, Richards,
+  "α-ReQ: Assessing representation quality in self-supervised learning by measuring eigenspectrum
+  decay", NeurIPS 2022. `alpha_req_of_spectrum` fits eigenvalues computed elsewhere.
+  """
+  z = _check(z)
+  if not 1 <= first < last:
+    raise ValueError(f"alpha_req needs 1 <= first < last, found first={first}, last={last}.")
+  lam = _symmetric_gram_eigenvalues(z - jnp.mean(z, axis=0), z.shape[1]) / z.shape[0]
+  return _powerlaw_decay(lam, max(z.shape) * jnp.finfo(lam.dtype).eps, first, last)
+
+
+@functools.partial(jax.jit, static_argnames=("first", "last"))
+def alpha_req_of_spectrum(eigenvalues, *, rtol: float | None = None,
+                          first: int = ALPHA_REQ_RANKS[0],
+                          last: int = ALPHA_REQ_RANKS[1]) -> jax.Array:
+  """`alpha_req`'s fit on given covariance eigenvalues (any order; sorted descending here).
+
+  Eigenvalues ≤ λ_1 · `rtol` count as zero (default: D · eps of their dtype, D their number; pass
+  max(N, D) · eps for those of an N × D sample, as `alpha_req` does).
+  """
+  lam = jnp.asarray(eigenvalues)
+  if lam.ndim != 1:
+    raise ValueError(f"`eigenvalues` must be one-dimensional, found shape {lam.shape}.")
+  if not 1 <= first < last:
+    raise ValueError(f"alpha_req needs 1 <= first < last, found first={first}, last={last}.")
+  lam = jnp.sort(lam.astype(jnp.promote_types(lam.dtype, jnp.float32)))[::-1]
+  return _powerlaw_decay(lam, lam.shape[0] * jnp.finfo(lam.dtype).eps if rtol is None else rtol,
+                         first, last)
+
+
+def _powerlaw_decay(lam, rtol, first, last):
+  """α of the weighted (w_i = 1/i) least-squares fit log λ_i = log c − α log i over the ranks
+  first..last of the descending `lam` whose values exceed λ_1 · rtol; NaN with fewer than two."""
+  rank = jnp.arange(1, lam.shape[0] + 1, dtype=lam.dtype)
+  keep = (rank >= first) & (rank <= last) & (lam > lam[0] * rtol) & (lam > 0)
+  w = jnp.where(keep, 1.0 / rank, 0.0)
+  x = jnp.log(rank)
+  y = jnp.log(jnp.where(keep, lam, 1.0))
+  sw = jnp.maximum(jnp.sum(w), jnp.finfo(lam.dtype).tiny)
+  xc, yc = x - jnp.sum(w * x) / sw, y - jnp.sum(w * y) / sw
+  alpha = -jnp.sum(w * xc * yc) / jnp.maximum(jnp.sum(w * xc**2), jnp.finfo(lam.dtype).tiny)
+  return jnp.where(jnp.sum(keep) >= 2, alpha, jnp.nan)
+
+
 @jax.jit
 def alignment(z1, z2, alpha: float = 2.0) -> jax.Array:
   """Alignment E_i ‖ẑ1_i − ẑ2_i‖₂^α of the L2-normalised positive pairs (0 is perfect alignment).
@@ -111,11 +250,8 @@ def uniformity(z, t: float = 2.0) -> jax.Array:
   Lower is more uniform (≈ −t·2 = −4 for many points spread over a high-dimensional sphere). Wang &
   Isola, ICML 2020, eq. (5) (`uniform_loss`). Cost O(N²·D) time and O(N²) memory.
   """
-  z = _l2_normalise(_check(z, min_rows=2))
-  n = z.shape[0]
-  sq = jnp.maximum(2.0 - 2.0 * (z @ z.T), 0.0)  # ‖a − b‖² = 2 − 2 a·b on the unit sphere
-  off = ~jnp.eye(n, dtype=bool)  # mean over i ≠ j equals the mean over i < j (symmetric)
-  return jax.nn.logsumexp(jnp.where(off, -t * sq, -jnp.inf)) - jnp.log(n * (n - 1.0))
+  # The mean over i ≠ j equals the mean over i < j (symmetric).
+  return log_gaussian_potential(_l2_normalise(_check(z, min_rows=2)), t)
 
 
 @jax.jit
@@ -210,15 +346,18 @@ def covariance_rank(z) -> jax.Array:
   return jnp.sum(s > tol).astype(jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("with_gaussian",))
-def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian):
+@functools.partial(jax.jit, static_argnames=("with_gaussian", "with_lidar"))
+def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian, with_lidar=True):
   """The `CHEAP_KEYS` diagnostics (and `gaussian_entropy`, `gaussian_rank` when `with_gaussian`)
   as a dict of scalar arrays: jit-able, for `diagnose` and for the online diagnostics during
   pretraining. `gaussian_entropy` is NaN where the covariance is singular (`gaussian_rank` < D):
   the entropy of a Gaussian on a lower-dimensional support is −∞, which says nothing more than the
-  rank does."""
+  rank does. `lidar` is of the Q = 2 views (z1, z2); `with_lidar=False` leaves it out (a caller
+  with more views computes it)."""
   out = {
       "rankme": rankme(z1),
+      **({"lidar": lidar(jnp.stack([z1, z2]))} if with_lidar else {}),
+      "alpha_req": alpha_req(z1),
       "effective_rank": effective_rank(z1),
       "normalised_std": normalised_std(z1),
       "embedding_std": embedding_std(z1),
@@ -236,8 +375,8 @@ def cheap_diagnostics(z1, z2, beta, sigma, temperature, *, with_gaussian):
   return out
 
 
-CHEAP_KEYS = ("rankme", "effective_rank", "normalised_std", "embedding_std", "alignment",
-              "uniformity", "logdet_entropy", "pairwise_kl_excess_entropy",
+CHEAP_KEYS = ("rankme", "lidar", "alpha_req", "effective_rank", "normalised_std", "embedding_std",
+              "alignment", "uniformity", "logdet_entropy", "pairwise_kl_excess_entropy",
               "pairwise_bd_excess_entropy", "infonce_mi")
 FULL_KEYS = ("kl_entropy_proj", "ksg_mi_proj")
 GAUSSIAN_KEYS = ("gaussian_entropy", "gaussian_rank")
@@ -246,10 +385,11 @@ GAUSSIAN_KEYS = ("gaussian_entropy", "gaussian_rank")
 
 def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
              sigma: float = 1.0, temperature: float = 0.1, proj_dim: int = 4,
-             k: int = 3) -> dict[str, float]:
+             k: int = 3, views=None) -> dict[str, float]:
   """All diagnostics of two views' embeddings (rows paired), as a dict of Python floats.
 
   Single-view quantities are computed on z1. Keys: `n`, `dim`, `finite` (1.0 or 0.0), `rankme`,
+  `lidar` (of the two views z1, z2, Q = 2, or of `views`), `lidar_views` (its Q), `alpha_req`,
   `effective_rank`, `normalised_std`, `embedding_std`, `alignment`, `uniformity`,
   `logdet_entropy` (β), `pairwise_kl_excess_entropy` / `pairwise_bd_excess_entropy` (upper /
   lower bounds on the entropy of the mixture of N(z_i, σ²I) above one component's, in [0, log N]:
@@ -261,24 +401,51 @@ def diagnose(z1, z2, key: jax.Array, *, cheap: bool = True, beta: float = 1.0,
   Non-finite embeddings (or entries beyond `MAX_ABS`) give `finite` = 0 and NaN for every
   estimate (no estimator is run).
 
+  `views`, (Q, N', D) embeddings of Q augmented views of N' images (views first, as `lidar`
+  takes them), gives LiDAR more views per image than the two of z1, z2: their class means and
+  within-image covariance are then better estimated.
+
   Cost: O(N·D² + N²·D) (SVD, covariance, pairwise distances); the kNN estimators add O(N²·proj_dim).
   """
   z1, z2 = _check_pair(z1, z2)
   n, d = z1.shape
   if n < 2:
     raise ValueError(f"diagnose needs at least 2 rows per view, found {n}.")
+  if views is not None:
+    views = _check_views(views, "views")
+    if views.shape[2] != d:
+      raise ValueError(f"`views` must have the views' dimension D = {d}, found shape "
+                       f"{views.shape}.")
   out = {"n": float(n), "dim": float(d)}
   keys = CHEAP_KEYS + (GAUSSIAN_KEYS if n > d else ()) + (() if cheap else FULL_KEYS)
-  if not bool(usable(z1, z2)):  # non-finite, or beyond MAX_ABS: no estimator is run
-    return {**out, "finite": 0.0, **{name: math.nan for name in keys}}
-  out["finite"] = 1.0
+  q = float(2 if views is None else views.shape[0])
+  if not bool(usable(z1, z2, *(() if views is None else (views,)))):  # no estimator is run
+    values = {name: math.nan for name in keys}
+    out["finite"] = 0.0
+  else:
+    out["finite"] = 1.0
+    values = _estimates(z1, z2, key, views, beta=beta, sigma=sigma, temperature=temperature,
+                        proj_dim=proj_dim, k=k, cheap=cheap)
+  for name in keys:  # in CHEAP_KEYS' order, with LiDAR's Q right after it
+    out[name] = float(values[name])
+    if name == "lidar":
+      out["lidar_views"] = q
+  return out
+
+
+def _estimates(z1, z2, key, views, *, beta, sigma, temperature, proj_dim, k, cheap):
+  """`diagnose`'s estimates as a dict of scalar arrays (its inputs checked and usable)."""
+  n, d = z1.shape
   values = cheap_diagnostics(z1, z2, jnp.float32(beta), jnp.float32(sigma),
-                             jnp.float32(temperature), with_gaussian=n > d)
+                             jnp.float32(temperature), with_gaussian=n > d,
+                             with_lidar=views is None)
+  if views is not None:
+    values["lidar"] = lidar(views)
   if not cheap:
     k_proj = min(k, n - 1)
     values["kl_entropy_proj"] = kl_entropy_projected(z1, key, dim=min(proj_dim, d), k=k_proj)
     values["ksg_mi_proj"] = ksg_mi_projected(z1, z2, key, dim=min(proj_dim, d), k=k_proj)
-  return {**out, **{name: float(v) for name, v in values.items()}}
+  return values
 
 
 def is_collapsed(diag: dict, *, rank_fraction: float = 0.02,

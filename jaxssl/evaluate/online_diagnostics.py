@@ -8,6 +8,12 @@ step), so the train step is neither slowed nor recompiled. The values go to metr
 loss terms as `diag/backbone/<name>` and `diag/projector/<name>` (nats for information quantities),
 with `diag/collapse_warning` (1.0 when `diagnostics.collapse_warning` fires on z) and
 `diag/seconds` (the call's wall time, which the loop leaves out of images_per_second).
+
+Single-view quantities (RankMe, α-ReQ, entropies, ...) are of the first view. LiDAR
+(`diagnostics.lidar`) is of both views, Q = 2 views of each of the N batch images: each image's
+within-class covariance comes from its one pair of views, and with N ≤ D its matrices have rank
+< D, so the value is a noisier, smaller-sample reading than the offline evaluation's (`jaxssl
+evaluate` draws more views); follow its trend over training rather than compare its level.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from jaxssl.io import atomic_write_bytes
 
 LOSS_KEYS = re.compile(r"loss|^objective/")
 ACCURACY_KEYS = re.compile(r"top1|top5|acc|knn")
-INFORMATION_KEYS = re.compile(r"entropy|infonce|ksg|(^|[_/])mi($|[_/])|rank")
+INFORMATION_KEYS = re.compile(r"entropy|infonce|ksg|(^|[_/])mi($|[_/])|rank|lidar|alpha_req")
 _BOOKKEEPING = {"step", "epoch", "time", "wall_time", "elapsed", "finite", "skipped_steps",
                 "images_per_second"}
 
@@ -162,15 +162,18 @@ def plot_accuracy(metrics, path, *, keys: Sequence[str] | None = None, step_key:
 def plot_information(metrics, path, *, keys: Sequence[str] | None = None, step_key: str = "step",
                      title: str | None = "entropy and mutual information (nats), rank") -> str:
   """Entropy / MI / rank diagnostics over training, one subplot each (default keys: entropy,
-  infonce, ksg, mi, rank)."""
+  infonce, ksg, mi, rank, lidar, alpha_req)."""
   records = read_metrics(metrics)
   if keys is None:
     keys = [k for k in _numeric_keys(records, step_key) if INFORMATION_KEYS.search(k)]
   return plot_metrics(records, path, keys=keys, step_key=step_key, title=title)
 
 
-ONLINE_DIAGNOSTICS = ("rankme", "effective_rank", "logdet_entropy", "pairwise_kl_excess_entropy",
-                      "pairwise_bd_excess_entropy", "infonce_mi", "alignment", "uniformity")
+# RankMe's row: the two other rank/spectrum readings of representation quality beside it, LiDAR
+# (smooth rank of the between- over within-image covariance) and α-ReQ (eigenspectrum decay).
+ONLINE_DIAGNOSTICS = ("rankme", "lidar", "alpha_req", "effective_rank", "logdet_entropy",
+                      "pairwise_kl_excess_entropy", "pairwise_bd_excess_entropy", "infonce_mi",
+                      "alignment", "uniformity")
 
 
 def plot_online_diagnostics(metrics, path, *, names: Sequence[str] = ONLINE_DIAGNOSTICS,
