@@ -20,9 +20,12 @@ def rank_gaussianize(x) -> jax.Array:
   Returns:
     (N, d) normal scores (mean ≈ 0, std ≈ 1 per column).
   """
-  n = x.shape[0]
-  ranks = jnp.argsort(jnp.argsort(x, axis=0), axis=0).astype(_checks.float_dtype(x))
-  return ndtri((ranks + 1.0) / (n + 1.0))
+  n, d = x.shape
+  order = jnp.argsort(x, axis=0)  # stable: ties keep sample order
+  # The ranks are the inverse permutation of `order`: one scatter (half the time of a second sort).
+  ranks = jnp.zeros((n, d), jnp.int32).at[order, jnp.arange(d)[None, :]].set(
+      jnp.arange(n, dtype=jnp.int32)[:, None])
+  return ndtri((ranks.astype(_checks.float_dtype(x)) + 1.0) / (n + 1.0))
 
 
 def gaussian_copula_mi(x, y, *, bias_correction: bool = True) -> jax.Array:
@@ -38,9 +41,13 @@ def gaussian_copula_mi(x, y, *, bias_correction: bool = True) -> jax.Array:
 
   Bias: exact (consistent, and nearly unbiased with the correction) when the copula of (X, Y) is
   Gaussian, whatever the marginals. Otherwise it measures only the dependence of the normal scores'
-  covariance: it is then typically a *lower* estimate (for a vector of Gaussian marginals the
-  Gaussian has the smallest MI for a given joint covariance), and it is ≈ 0 for dependence with no
-  rank correlation (a Student-t with identity dispersion, whose coordinates share only a scale).
+  covariance. For scalar X and Y it is then a *lower* bound in population (with fixed Gaussian
+  marginals the Gaussian joint has the largest joint entropy, hence the smallest MI); for vectors
+  it is no bound (a non-Gaussian copula can put it above I(X; Y)). It is ≈ 0 in population for
+  dependence with no rank correlation (a Student-t with identity dispersion, whose coordinates
+  share only a scale), but the Wishart correction assumes Gaussian scores: on such heavy-tailed
+  copulas a finite-N excess ∝ 1/N remains (0.54 nats at N = 2000 for a 50 × 50 Student-t with
+  ν = 2; `estimate_mi`'s "copula" candidate extrapolates it away).
 
   Cost: O(N log N · d) for the ranks plus O(N·(d_x + d_y)²). Needs N > d_x + d_y.
 
