@@ -57,3 +57,19 @@ def test_a_run_that_skips_most_steps_says_so_and_fails(tmp_path, fashion_mnist_d
   records = [_strict_json(line) for line in (workdir / 'metrics.jsonl').read_text().splitlines()]
   assert len(records) == steps  # log_every=1
   assert any(value is None for r in records for value in r.values())  # NaN grad_norm -> null
+
+
+def test_the_lejepa_config_pretrains_from_the_command_line(tmp_path, fashion_mnist_data_dir):
+  """`jaxssl pretrain --config experiments/configs/fmnist.py:lejepa` for 0.05 epochs (the small
+  ConvNet of the tests, batch 256: 12 steps), each step finite; SIGReg's term is logged."""
+  workdir = tmp_path / 'lejepa'
+  overrides = [f'--config.{o}' for o in TINY_OVERRIDES] + [
+      '--config.batch_size=256', '--config.epochs=0.05', '--config.checkpoint_every=100',
+      f'--config.data_dir={fashion_mnist_data_dir}']
+  done = _jaxssl('pretrain', '--config', 'experiments/configs/fmnist.py:lejepa', '--workdir',
+                 str(workdir), *overrides)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert done.stdout.strip().endswith(f'workdir {workdir}')
+  records = [_strict_json(line) for line in (workdir / 'metrics.jsonl').read_text().splitlines()]
+  assert len(records) == 12 and all(r['finite'] == 1.0 for r in records)
+  assert all(r['objective/sigreg'] > 0 for r in records)
