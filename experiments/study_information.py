@@ -234,6 +234,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  from jaxssl.host_memory import keep_freed_memory
+  from jaxssl.platform import keep_freed_memory
   keep_freed_memory()  # before JAX's first step: XLA:CPU steps reuse their buffers' pages
   main()

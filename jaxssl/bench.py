@@ -16,7 +16,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxssl import data, host_memory
+from jaxssl import data, platform
 from jaxssl.train.loop import setup, view_config
 
 # Dense peak FLOP/s per device for MFU (bf16 where the hardware has it).
@@ -188,10 +188,10 @@ def bench_train(config, steps: int = 20, torch_mode: str = 'auto',
   result['step_ms'] = 1e3 * config.batch_size / median['full']
   result['model_step_pairs_per_second'] = median['model']
   result['rounds'] = rates
-  result['host_memory_kept'] = host_memory.applied()
+  result['host_memory_kept'] = platform.applied()
   print(f"jaxssl full step  {result['device']}  batch {result['batch_size']}  "
         f"(median of {rounds} rounds of {steps} steps; freed host memory "
-        f"{'kept' if result['host_memory_kept'] else 'returned to the system'}, see host_memory.py)")
+        f"{'kept' if result['host_memory_kept'] else 'returned to the system'}, see jaxssl/platform.py)")
   print(f"  {result['pairs_per_second']:9.0f} pairs/s   {result['step_ms']:.1f} ms/step   "
         f"compile {result['compile_seconds']:.1f} s   {result['gflops_per_step']:.1f} GFLOP/step"
         + (f"   MFU {100 * result['mfu']:.1f}%" if result['mfu'] else '')

@@ -87,7 +87,7 @@ def _parser():
 
 
 def main(argv=None) -> int:
-  from jaxssl.host_memory import keep_freed_memory
+  from jaxssl.platform import keep_freed_memory
   keep_freed_memory()  # before JAX starts its CPU backend: steps reuse their buffers' pages
   argv = sys.argv[1:] if argv is None else list(argv)
   rest, overrides = _split_overrides(argv)

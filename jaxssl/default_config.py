@@ -47,7 +47,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.augment.view1 = 'fmnist_view1'
   c.augment.view2 = 'fmnist_view2'
 
-  # XLA:CPU only: YNNPACK for reductions, XLA's own kernels for convolutions (`jaxssl.xla_options`).
+  # XLA:CPU only: YNNPACK for reductions, XLA's own kernels for convolutions (`jaxssl.platform`).
   c.xla_cpu_tuning = True
   c.batch_size = 256                    # global batch (image pairs per step), over all devices
   c.epochs = 2.75

@@ -8,7 +8,7 @@ initialisation, (c) raw pixels, and kNN accuracy. Writes `WORKDIR/summary.json`,
 import time
 from pathlib import Path
 
-from jaxssl import data
+from jaxssl import data, run_dir
 from jaxssl.config import load_config
 from jaxssl.evaluate.run import evaluate_workdir
 from jaxssl.io import atomic_write_json
@@ -33,7 +33,7 @@ def run_demo(workdir: str | Path, *, config_path=None, overrides=()) -> dict:
   summary = evaluate_workdir(workdir, baselines=True, state=result.state, config=config)
   summary['pretrain_seconds'] = result.wall_seconds
   summary['wall_seconds'] = time.perf_counter() - start
-  atomic_write_json(workdir / 'summary.json', summary)
+  atomic_write_json(workdir / run_dir.SUMMARY, summary)
   rows = [('SSL encoder (linear probe)', summary['linear_top1']),
           ('SSL encoder (kNN, k=20)', summary['knn_top1']),
           ('random-init encoder (linear probe)', summary['random_init_linear_top1']),
@@ -50,6 +50,6 @@ def run_demo(workdir: str | Path, *, config_path=None, overrides=()) -> dict:
         f"  α-ReQ of the projector outputs       {summary.get('diag/alpha_req', nan):6.2f}"
         f"  (backbone features: {summary.get('diag/backbone/alpha_req', nan):.2f})"
         f"\n  steps skipped (non-finite)           {result.skipped_steps:6d} of {result.steps_done}"
-        f"\nSummary: {workdir / 'summary.json'}   report: {workdir / 'report.md'}")
+        f"\nSummary: {workdir / run_dir.SUMMARY}   report: {workdir / run_dir.REPORT}")
   summary['mostly_skipped'] = result.mostly_skipped
   return summary

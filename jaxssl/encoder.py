@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxssl import run_dir
 from jaxssl.errors import JaxsslError, MissingRunError
 
 FORMAT = 'jaxssl-encoder'
@@ -275,7 +276,7 @@ def load_encoder(path: str | Path, *, which: str = 'online', image_size=None) ->
   path = Path(path)
   if (path / SPEC_FILE).exists():
     return load_export(path, image_size=image_size)
-  if (path / 'checkpoints').is_dir() or (path / 'config.json').exists():
+  if run_dir.is_run(path):
     from jaxssl.export import read_workdir  # pylint: disable=import-outside-toplevel
     return _encoder(*read_workdir(path, which=which), image_size)
   raise MissingRunError(f'{path} holds neither {SPEC_FILE} (an export of `jaxssl export`) nor a '

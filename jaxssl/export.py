@@ -34,7 +34,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxssl import __version__, run_format
+from jaxssl import __version__, run_dir
 from jaxssl.config import ConfigError
 from jaxssl.errors import ExportTargetError, MissingRunError
 from jaxssl.io import umask
@@ -56,7 +56,7 @@ class NoTorchCounterpartError(ConfigError):
 # -- The workdir side ------------------------------------------------------------------------------
 
 def _no_checkpoint(workdir: Path, what: str = 'No checkpoint') -> MissingRunError:
-  return MissingRunError(f'{what} in {workdir / "checkpoints"}: run `jaxssl pretrain '
+  return MissingRunError(f'{what} in {workdir / run_dir.CHECKPOINTS}: run `jaxssl pretrain '
                            f'--workdir {workdir}` first, or point --workdir at a run that has one.')
 
 
@@ -124,7 +124,7 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
   if which not in ('online', 'target'):
     raise ValueError(f"which must be 'online' or 'target', got {which!r}.")
   workdir = Path(workdir)
-  if not (workdir / 'checkpoints').is_dir():
+  if not (workdir / run_dir.CHECKPOINTS).is_dir():
     raise _no_checkpoint(workdir)
   manager = ckpt.make_manager(workdir, async_save=False)
   keys = ('params', 'batch_stats') if which == 'online' else ('target_params',
@@ -137,7 +137,7 @@ def read_workdir(workdir: str | Path, *, which: str = 'online', head: bool = Fal
       try:
         config = manager.restore(step, args=ocp.args.Composite(
             config=ocp.args.JsonRestore()))['config']
-        config = run_format.upgrade(config, where=f'{workdir} (step {step})')
+        config = run_dir.upgrade(config, where=f'{workdir} (step {step})')
         # The item's own tree metadata (the handler's, not a Checkpointer's: that one also looks
         # for a step-level metadata file inside the item directory and logs its absence).
         meta = ocp.PyTreeCheckpointHandler().metadata(

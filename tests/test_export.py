@@ -101,8 +101,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.
 def test_a_new_run_saves_its_config_with_the_current_run_format(run):
   workdir, _ = run
   saved = json.loads((workdir / 'config.json').read_text())
-  assert saved['run_format'] == jaxssl.run_format.RUN_FORMAT == 2
-  assert jaxssl.run_format.upgrade(saved) == saved  # nothing to upgrade
+  assert saved['run_format'] == jaxssl.run_dir.RUN_FORMAT == 2
+  assert jaxssl.run_dir.upgrade(saved) == saved  # nothing to upgrade
 
 
 def test_export_is_atomic_and_replaces_only_an_export(run, exported, tmp_path):

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
+from jaxssl import run_dir
 from jaxssl.io import atomic_write_text
 
 
@@ -81,6 +82,6 @@ def write_report(workdir, config_dict, summary: Mapping[str, object],
       lines += [f"![{name}]({rel})", ""]
   lines += ["", "## Config", "", "```json",
             json.dumps(_to_plain(config_dict), indent=2, sort_keys=True), "```", ""]
-  path = os.path.join(workdir, "report.md")
+  path = os.path.join(workdir, run_dir.REPORT)
   atomic_write_text(path, "\n".join(lines))
   return path

@@ -13,7 +13,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxssl import augment, data, run_format
+from jaxssl import augment, data, run_dir
 from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
 from jaxssl.config import ConfigError
 from jaxssl.data import input_pipeline
@@ -27,12 +27,12 @@ from jaxssl.train.loop import setup
 
 
 def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
-  path = Path(workdir) / 'config.json'
+  path = Path(workdir) / run_dir.CONFIG
   if not path.exists():
     raise MissingRunError(f'{path} not found: {workdir} is not a pretraining workdir. Run '
                           f'`jaxssl pretrain --workdir {workdir}` first.')
   saved = json.loads(path.read_text())
-  return ml_collections.ConfigDict(run_format.upgrade(saved, where=str(path)))
+  return ml_collections.ConfigDict(run_dir.upgrade(saved, where=str(path)))
 
 
 def _variables(state):
@@ -182,26 +182,27 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   summary['eval_seconds'] = time.perf_counter() - start
 
   figures = []
-  metrics_path = workdir / 'metrics.jsonl'
+  metrics_path = workdir / run_dir.METRICS
   history = plots.read_metrics(metrics_path) if metrics_path.exists() else []
   if history:
-    figures.append(plots.plot_loss_terms(history, workdir / 'loss_terms.png'))
-    figures.append(plots.plot_accuracy(history, workdir / 'probe_accuracy.png',
+    figures.append(plots.plot_loss_terms(history, workdir / run_dir.PLOTS['loss_terms']))
+    figures.append(plots.plot_accuracy(history, workdir / run_dir.PLOTS['probe_accuracy'],
                                        final={'offline linear': summary['linear_top1']}))
     if any(key.startswith('diag/') for record in history for key in record):
-      figures.append(plots.plot_online_diagnostics(history, workdir / 'online_diagnostics.png'))
+      figures.append(plots.plot_online_diagnostics(
+          history, workdir / run_dir.PLOTS['online_diagnostics']))
   alphas = (summary['diag/alpha_req'], summary['diag/backbone/alpha_req'])
   figures.append(plots.plot_eigenspectrum(
       {f'projector (α-ReQ {alphas[0]:.2f})': z1,
        f'backbone (α-ReQ {alphas[1]:.2f})': test_h if backbone_spectrum is None
-       else backbone_spectrum}, workdir / 'eigenspectrum.png'))
+       else backbone_spectrum}, workdir / run_dir.PLOTS['eigenspectrum']))
   figures.append(plots.plot_embedding_2d(test_h[:5000], test_labels[:5000],
-                                         workdir / 'embedding_2d.png'))
+                                         workdir / run_dir.PLOTS['embedding_2d']))
   summary['plots'] = [Path(f).name for f in figures]
-  previous = workdir / 'summary.json'  # pretraining's keys (steps, skipped_steps, ...) stay
+  previous = workdir / run_dir.SUMMARY  # pretraining's keys (steps, skipped_steps, ...) stay
   kept = json.loads(previous.read_text()) if previous.exists() else {}
   summary = {**{k: kept[k] for k in PRETRAIN_SUMMARY_KEYS if k in kept}, **summary}
-  atomic_write_json(workdir / 'summary.json', summary)
+  atomic_write_json(workdir / run_dir.SUMMARY, summary)
   report.write_report(workdir, json.loads(config.to_json()), summary, figures)
   return summary
 

@@ -32,7 +32,7 @@ from jaxssl.models import MLPHead, SSLModel, build_model
 from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
 from jaxssl.train import optim
 from jaxssl.train.optim import make_optimizer
-from jaxssl.xla_options import compiler_options
+from jaxssl.platform import compiler_options
 
 
 def _top_k(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -167,7 +167,7 @@ def train_supervised(config, train_arrays, test_arrays, *, epochs: float | None 
     return extract_features(model, variables, x, view=view, batch_size=config.eval.batch_size,
                             mesh=mesh, projector=True)[1]
 
-  step = jax.jit(step, donate_argnums=0,  # the XLA:CPU options of the SSL step (xla_options)
+  step = jax.jit(step, donate_argnums=0,  # the XLA:CPU options of the SSL step (jaxssl.platform)
                  compiler_options=compiler_options(config.get('xla_cpu_tuning', True)))
   carry = jax.device_put((params, batch_stats, opt_state), replicated(mesh))
   device_images = jax.device_put(images, replicated(mesh))

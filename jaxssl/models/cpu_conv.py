@@ -10,7 +10,7 @@ and filter gradient and writes the input gradient as a product plus col2im (Chel
 
 History, measured on the 2-core CPU (batch 512, docs/performance.md): with XLA's default YNNPACK
 convolutions the filter gradient was also an im2col product (Pᵀ·∂L/∂y; 1.22x faster steps, 772 ->
-632 ms); since `jaxssl.xla_options` gives convolutions back to XLA's own kernels, XLA's filter
+632 ms); since `jaxssl.platform` gives convolutions back to XLA's own kernels, XLA's filter
 gradient is the faster one (demo model step ~313 -> ~295 ms, separate processes). Use it on the
 CPU only; GPUs and TPUs have fast native convolution gradients.
 Supports NHWC inputs, HWIO kernels, explicit padding, strides, no dilation, feature_group_count 1.

@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from jaxssl import run_format
+from jaxssl import run_dir
 from jaxssl.errors import JaxsslError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def make_manager(workdir: str | Path, *, keep: int = 3,
                  async_save: bool = True) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                          enable_async_checkpointing=async_save)
-  return ocp.CheckpointManager(Path(workdir).absolute() / 'checkpoints', options=options,
+  return ocp.CheckpointManager(Path(workdir).absolute() / run_dir.CHECKPOINTS, options=options,
                                item_names=('state', 'config'))
 
 
@@ -82,8 +82,8 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
                   step, type(error).__name__)
       _move_aside(manager, step)
       continue
-    diffs = _config_diff(run_format.upgrade(saved_config, where=f'The checkpoint at step {step}'),
-                         run_format.stamp(config_json))
+    diffs = _config_diff(run_dir.upgrade(saved_config, where=f'The checkpoint at step {step}'),
+                         run_dir.stamp(config_json))
     if diffs:
       raise CheckpointMismatchError(
           f'The workdir {manager.directory.parent} holds checkpoints of a different config:\n  '

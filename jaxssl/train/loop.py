@@ -22,7 +22,7 @@ import optax
 from tqdm.auto import tqdm
 
 from jaxssl import objectives
-from jaxssl import run_format
+from jaxssl import run_dir
 from jaxssl.config import ConfigError, to_json_dict
 # Input assembly lives in jaxssl.data.input_pipeline; these names stay importable from here.
 from jaxssl.data.input_pipeline import (batch_indices, check_image_shape, check_images,  # noqa: F401
@@ -39,7 +39,7 @@ from jaxssl.train import optim
 from jaxssl.train.optim import learning_rate_schedule, make_optimizer
 from jaxssl.train.state import TrainState, create_train_state
 from jaxssl.train.step import make_train_step
-from jaxssl.xla_options import compiler_options
+from jaxssl.platform import compiler_options
 from jaxssl.errors import JaxsslError
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
     raise ConfigError(f'Cannot write to workdir {workdir}: {error}. Pick a writable --workdir.')
   diagnose = make_diagnostics_fn(config, parts)  # {} except every config.diagnostics_every steps
   state, total_steps = parts['state'], parts['total_steps']
-  config_json = run_format.stamp(to_json_dict(config))
+  config_json = run_dir.stamp(to_json_dict(config))
   manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints) if checkpoints else None
   if manager is not None:
     restored = ckpt.restore_latest(manager, state, config_json)
@@ -214,7 +214,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
         log.info('Resumed from step %d in %s.', start, workdir)
   start = int(state.step)
   if is_main:
-    atomic_write_json(workdir / 'config.json', config_json)
+    atomic_write_json(workdir / run_dir.CONFIG, config_json)
   writer = MetricsWriter(workdir, resume_step=start, enabled=is_main)
   spe = parts['steps_per_epoch']
   bar = tqdm(total=total_steps, initial=start, disable=not (config.progress and is_main),

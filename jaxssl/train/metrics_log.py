@@ -7,6 +7,7 @@ from pathlib import Path
 from tensorboardX import SummaryWriter
 
 from jaxssl.evaluate.plots import read_metrics
+from jaxssl import run_dir
 from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
 
 
@@ -21,13 +22,13 @@ class MetricsWriter:
     self.enabled = enabled
     if not enabled:
       return
-    self.path = Path(workdir) / 'metrics.jsonl'
+    self.path = Path(workdir) / run_dir.METRICS
     if self.path.exists():
       # read_metrics skips a last line cut short by a kill -9 mid-write.
       kept = [r for r in read_metrics(self.path) if r.get('step', 0) <= resume_step]
       atomic_write_text(self.path, ''.join(dumps_strict(r) + '\n' for r in kept))
     self.file = open(self.path, 'a')
-    self.tb = SummaryWriter(str(Path(workdir) / 'tensorboard'))
+    self.tb = SummaryWriter(str(Path(workdir) / run_dir.TENSORBOARD))
 
   def write(self, step: int, metrics: dict) -> None:
     if not self.enabled:
@@ -53,7 +54,7 @@ PRETRAIN_SUMMARY_KEYS = ('steps', 'total_steps', 'skipped_steps', 'mostly_skippe
 def write_pretrain_summary(workdir: Path, result) -> None:
   """Merges `PRETRAIN_SUMMARY_KEYS` of a `jaxssl.train.PretrainResult` into `workdir/summary.json`
   (atomically)."""
-  path = workdir / 'summary.json'
+  path = workdir / run_dir.SUMMARY
   summary = json.loads(path.read_text()) if path.exists() else {}
   summary.update(steps=result.steps_done, total_steps=result.total_steps,
                  skipped_steps=result.skipped_steps, mostly_skipped=result.mostly_skipped,

@@ -1,9 +1,21 @@
-"""The version of a pretraining run's saved config (`config.json` and each checkpoint's copy).
+"""A run directory (`--workdir`): the name of every file jaxssl writes there, and its format marker.
 
-A run's config is saved with `run_format` = RUN_FORMAT. When a default that changes what a saved
-config means moves, RUN_FORMAT goes up and `upgrade` rewrites older configs to what they meant
-when they were trained, so evaluating, exporting or resuming an old run builds the network it
-trained:
+    WORKDIR/
+      config.json          CONFIG       the run's config, stamped with `run_format` (see below)
+      checkpoints/         CHECKPOINTS  orbax checkpoints (TrainState + the config), one per step
+      metrics.jsonl        METRICS      one strict-JSON line of training metrics per log step
+      tensorboard/         TENSORBOARD  the same metrics for TensorBoard
+      summary.json         SUMMARY      pretraining's and the evaluation's numbers
+      report.md            REPORT       the evaluation's Markdown report, linking the plots
+      *.png                PLOTS        the evaluation's plots (`PLOTS`: name -> file)
+
+Every module that reads or writes a run directory names its files from here.
+
+The run-format marker: the version of a run's saved config (`config.json` and each checkpoint's
+copy). A run's config is saved with `run_format` = RUN_FORMAT. When a default that changes what a
+saved config means moves, RUN_FORMAT goes up and `upgrade` rewrites older configs to what they
+meant when they were trained, so evaluating, exporting or resuming an old run builds the network
+it trained:
 
   1 (no `run_format` key): runs saved before the marker existed (before 2026-12); ResNet
      convolutions padded as Flax 'SAME'.
@@ -14,12 +26,29 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 
 from jaxssl.errors import JaxsslError
 
 RUN_FORMAT = 2
 KEY = 'run_format'
 log = logging.getLogger(__name__)
+
+CONFIG = 'config.json'
+SUMMARY = 'summary.json'
+METRICS = 'metrics.jsonl'
+CHECKPOINTS = 'checkpoints'
+TENSORBOARD = 'tensorboard'
+REPORT = 'report.md'
+PLOTS = {'loss_terms': 'loss_terms.png', 'probe_accuracy': 'probe_accuracy.png',
+         'online_diagnostics': 'online_diagnostics.png', 'eigenspectrum': 'eigenspectrum.png',
+         'embedding_2d': 'embedding_2d.png'}
+
+
+def is_run(path) -> bool:
+  """Whether `path` looks like a pretraining run directory (a checkpoint or a saved config)."""
+  path = Path(path)
+  return (path / CHECKPOINTS).is_dir() or (path / CONFIG).exists()
 
 
 class RunFormatError(JaxsslError, ValueError):

@@ -1,4 +1,7 @@
-"""Keep freed host memory inside the process, so XLA:CPU steps stop page-faulting their buffers.
+"""The CPU tuning of jaxssl's processes: host memory kept in the process, XLA:CPU compiler options.
+
+**Host memory** (`keep_freed_memory`): keep freed host memory inside the process, so XLA:CPU steps
+stop page-faulting their buffers.
 
 XLA:CPU mallocs each step's temporary buffer (191 MB for the demo's train step) and frees it after
 the step. glibc serves allocations above 32 MB (the ceiling of its mmap threshold) with a fresh
@@ -20,13 +23,27 @@ Call it before JAX starts its CPU backend (the first `jax.devices()` or computat
 command line does. It acts only where JAX will compute on the CPU -- JAX_PLATFORMS starts with
 'cpu', or no GPU/TPU plugin is installed -- so accelerator hosts keep glibc's defaults. Opt out with
 JAXSSL_KEEP_FREED_MEMORY=0. A no-op (False) off glibc.
+
+**XLA options** (`compiler_options`): `jax.jit(f, compiler_options=compiler_options())`. On XLA:CPU
+(jaxlib 0.10.2) convolutions, matrix products and element-wise work go to the YNNPACK library by
+default. On the 2-core CPU machine its convolutions ran 2-2.5x slower than XLA's own
+(Eigen) kernels for the demo ConvNet's stride-2 3x3 layers (14x14x64 -> 7x7x128 at batch 512: 50
+-> 25 ms), its element-wise fusions slowed the whole step when mixed with Eigen's (the two thread
+pools contend for the two cores), while its reductions (the BatchNorm statistics) stayed 5-10x
+faster than XLA's. Keeping YNNPACK for reductions only made the demo's training step ~1.2x faster
+(docs/performance.md). Other backends get no options. Returns None when the running jaxlib does not
+know the option (it is experimental), so a newer JAX degrades to its defaults instead of failing.
 """
 import ctypes
+import functools
 import importlib.metadata
 import importlib.util
 import os
 import pkgutil
-import platform
+import platform as system_platform
+
+import jax
+import jax.numpy as jnp
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
@@ -67,7 +84,7 @@ def keep_freed_memory() -> bool:
     return False
   if not _computes_on_cpu():
     return False
-  if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
+  if system_platform.system() != 'Linux' or system_platform.libc_ver()[0] != 'glibc':
     return False
   try:
     mallopt = ctypes.CDLL(None).mallopt
@@ -78,3 +95,24 @@ def keep_freed_memory() -> bool:
   settings = ((M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
   _applied = all([mallopt(option, value) == 1 for option, value in settings])
   return _applied
+
+
+# -- XLA:CPU compiler options ----------------------------------------------------------------------
+
+CPU_OPTIONS = {'xla_cpu_experimental_ynn_fusion_type': 'LIBRARY_FUSION_TYPE_REDUCE'}
+
+
+@functools.cache
+def _cpu_options_accepted() -> bool:
+  try:
+    jax.jit(jnp.sum, compiler_options=CPU_OPTIONS).lower(jnp.zeros(2)).compile()
+    return True
+  except Exception:  # an XLA INVALID_ARGUMENT naming the unknown option or enum value
+    return False
+
+
+def compiler_options(enabled: bool = True) -> dict | None:
+  """`CPU_OPTIONS` when the default backend is the CPU (and `enabled`), else None."""
+  if not enabled or jax.default_backend() != 'cpu' or not _cpu_options_accepted():
+    return None
+  return dict(CPU_OPTIONS)

@@ -1,4 +1,4 @@
-"""`jaxssl.host_memory`: with `keep_freed_memory()` a repeated XLA:CPU step stops page-faulting.
+"""`jaxssl.platform`: with `keep_freed_memory()` a repeated XLA:CPU step stops page-faulting.
 
 Each case runs in a fresh process (mallopt is process-wide and must precede JAX's CPU backend).
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 SCRIPT = r'''
 import json, resource, time
-from jaxssl.host_memory import keep_freed_memory
+from jaxssl.platform import keep_freed_memory
 applied = keep_freed_memory()
 import jax, jax.numpy as jnp
 
@@ -27,8 +27,8 @@ for _ in range(16):
   before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   values.append(float(step(x)))
   faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-from jaxssl import host_memory
-assert host_memory.applied() is applied
+from jaxssl import platform
+assert platform.applied() is applied
 print(json.dumps({'applied': applied, 'faults': faults, 'values': values}))
 '''
 
@@ -54,9 +54,9 @@ def test_keep_freed_memory_stops_per_step_page_faults_and_keeps_values():
 
 
 def test_keep_freed_memory_leaves_accelerator_hosts_alone(monkeypatch):
-  from jaxssl import host_memory
+  from jaxssl import platform
   monkeypatch.setenv('JAX_PLATFORMS', 'cuda,cpu')
-  assert host_memory._computes_on_cpu() is False
-  assert host_memory.keep_freed_memory() is False  # returns before touching glibc
+  assert platform._computes_on_cpu() is False
+  assert platform.keep_freed_memory() is False  # returns before touching glibc
   monkeypatch.setenv('JAX_PLATFORMS', 'cpu')
-  assert host_memory._computes_on_cpu() is True
+  assert platform._computes_on_cpu() is True

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxssl
-from jaxssl import run_format
+from jaxssl import run_dir
 from jaxssl.config import load_config, to_json_dict
 from jaxssl.evaluate.run import load_run_config
 from jaxssl.export import export
@@ -23,28 +23,28 @@ def old_resnet_config() -> dict:
   """A ResNet-18 run config as jaxssl wrote it before run_format: no marker, no padding key."""
   config = to_json_dict(load_config(None, ('model.encoder="resnet18"',)))
   config['model']['encoder_kwargs'] = dict(ENCODER_KWARGS)
-  assert run_format.KEY not in config
+  assert run_dir.KEY not in config
   return config
 
 
 def test_upgrade_gives_format_1_resnets_the_padding_they_were_trained_with(caplog):
   old = old_resnet_config()
-  with caplog.at_level(logging.WARNING, logger='jaxssl.run_format'):
-    new = run_format.upgrade(old, where='runs/old')
+  with caplog.at_level(logging.WARNING, logger='jaxssl.run_dir'):
+    new = run_dir.upgrade(old, where='runs/old')
   assert new['model']['encoder_kwargs'] == {**ENCODER_KWARGS, 'padding': 'SAME'}
-  assert new[run_format.KEY] == run_format.RUN_FORMAT == 2
+  assert new[run_dir.KEY] == run_dir.RUN_FORMAT == 2
   assert 'runs/old predates run_format 2' in caplog.text and 'padding=SAME' in caplog.text
   assert 'padding' not in old['model']['encoder_kwargs']  # the input is not modified
-  assert run_format.upgrade(new) == new  # idempotent: a format-2 config is left as it is
+  assert run_dir.upgrade(new) == new  # idempotent: a format-2 config is left as it is
   explicit = old_resnet_config()
   explicit['model']['encoder_kwargs']['padding'] = 'symmetric'
-  assert run_format.upgrade(explicit)['model']['encoder_kwargs']['padding'] == 'symmetric'
+  assert run_dir.upgrade(explicit)['model']['encoder_kwargs']['padding'] == 'symmetric'
   convnet = to_json_dict(load_config(None, ()))
-  assert run_format.upgrade(convnet) == {**convnet, run_format.KEY: 2}  # only ResNets changed
-  current = run_format.stamp(old_resnet_config())  # a format-2 ResNet: 'symmetric' by default
-  assert 'padding' not in run_format.upgrade(current)['model']['encoder_kwargs']
-  with pytest.raises(run_format.RunFormatError, match='run_format 3; this jaxssl reads up to 2'):
-    run_format.upgrade({**convnet, run_format.KEY: 3})
+  assert run_dir.upgrade(convnet) == {**convnet, run_dir.KEY: 2}  # only ResNets changed
+  current = run_dir.stamp(old_resnet_config())  # a format-2 ResNet: 'symmetric' by default
+  assert 'padding' not in run_dir.upgrade(current)['model']['encoder_kwargs']
+  with pytest.raises(run_dir.RunFormatError, match='run_format 3; this jaxssl reads up to 2'):
+    run_dir.upgrade({**convnet, run_dir.KEY: 3})
 
 
 @pytest.fixture(scope='module')

@@ -1,8 +1,8 @@
-"""`jaxssl.xla_options`: the CPU compiler options do what their docstring says."""
+"""`jaxssl.platform`: the CPU compiler options do what their docstring says."""
 import jax
 import jax.numpy as jnp
 
-from jaxssl.xla_options import CPU_OPTIONS, compiler_options
+from jaxssl.platform import CPU_OPTIONS, compiler_options
 
 
 def test_cpu_compiler_options_keep_convolutions_out_of_ynnpack():
