@@ -4,8 +4,8 @@
   python experiments/bench_compile.py --models demo   # one
 
 Each row builds the config's training state and compiles its jitted step (augmentation, forward,
-backward, optimizer update, online probe) with `jaxssl.bench.time_train_step`, on random images of
-the data set's shape at batch 8 (XLA's compile time hardly depends on the batch), then times two
+backward, optimizer update, online probe) with `jaxssl.bench.training.time_train_step`, on random
+images of the data set's shape at batch 8 (XLA's compile time hardly depends on the batch), then times two
 steps. Prints a markdown table: model, config, image size, parameters, compile seconds, GFLOP/step.
 """
 import argparse
@@ -16,7 +16,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxssl.bench import time_train_step
+from jaxssl.bench.training import time_train_step
 from jaxssl.config import load_config
 
 CONFIGS = Path(__file__).resolve().parent / 'configs'

@@ -4,8 +4,8 @@
 
 For each batch: the full step (on-device augmentation + forward/backward + LARS update + online
 probe) and the model step alone (views pre-made, as the PyTorch twin times it), with
-`jaxssl.bench.time_train_step` (compile excluded; MFU from XLA's FLOP count and the device's
-dense bf16 peak). With `--profile-dir`, traces the full step at the largest batch and prints where
+`jaxssl.bench.training.time_train_step` (compile excluded; MFU from XLA's FLOP count and the
+device's dense bf16 peak). With `--profile-dir`, traces the full step at the largest batch and prints where
 the GPU time goes (kernels by total time, and the share of the step the GPU was busy). Random
 images of CIFAR-10's shape unless CIFAR-10 is prepared. The PyTorch twin for the ratio is
 `experiments/torch_vicreg_step.py` (run it on the same GPU; `experiments/bench_gpu.sh` runs both).
@@ -21,7 +21,7 @@ import sys
 import jax
 import numpy as np
 
-from jaxssl.bench import model_step_config, time_train_step
+from jaxssl.bench.training import model_step_config, time_train_step
 from jaxssl.config import load_config
 
 CONFIG = 'experiments/configs/cifar10.py:vicreg'

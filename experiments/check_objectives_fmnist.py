@@ -35,8 +35,9 @@ from jaxssl import data, evaluate, objectives
 from jaxssl.config import apply_overrides, load_config
 from jaxssl.evaluate.features import extract_features
 from jaxssl.models import build_model
-from jaxssl.train.loop import pretrain, view_config
-from jaxssl.train.mesh import make_mesh
+from jaxssl.augment import view_config
+from jaxssl.train.loop import pretrain
+from jaxssl.parallel.mesh import make_mesh
 
 CONFIGS = 'experiments/configs/fmnist.py'
 NUM_PRETRAIN, NUM_PROBE, NUM_TEST = 24576, 2048, 2048

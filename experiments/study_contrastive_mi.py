@@ -37,7 +37,8 @@ import studylib as lib  # noqa: E402  pylint: disable=wrong-import-position
 
 from jaxssl import augment, estimators as est, objectives  # noqa: E402
 from jaxssl.evaluate import diagnostics  # noqa: E402
-from jaxssl.train.loop import objective_kwargs, setup, view_config  # noqa: E402
+from jaxssl.augment import view_config  # noqa: E402
+from jaxssl.train.loop import objective_kwargs, setup  # noqa: E402
 from jaxssl.train.optim import make_optimizer  # noqa: E402
 
 STUDY = 'contrastive_mi'

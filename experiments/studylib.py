@@ -35,7 +35,8 @@ from jaxssl.evaluate import features as features_lib
 from jaxssl.evaluate import knn, linear_probe
 from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
 from jaxssl.evaluate.supervised import supervised_view, train_supervised
-from jaxssl.train.loop import pretrain, setup, view_config
+from jaxssl.augment import view_config
+from jaxssl.train.loop import pretrain, setup
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / 'results'

@@ -13,6 +13,6 @@ __all__ = ['load_encoder']
 def __getattr__(name):
   """`jaxssl.load_encoder`, imported on first use (`import jaxssl` stays light)."""
   if name == 'load_encoder':
-    from jaxssl.encoder import load_encoder  # pylint: disable=import-outside-toplevel
+    from jaxssl.export.loader import load_encoder  # pylint: disable=import-outside-toplevel
     return load_encoder
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

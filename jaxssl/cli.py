@@ -101,7 +101,7 @@ def main(argv=None) -> int:
   from jaxssl.errors import JaxsslError
   try:
     if args.command == 'bench' and args.what == 'estimators':
-      from jaxssl.estimators import benchmark
+      from jaxssl.bench import estimators as benchmark
       return benchmark.main(unknown) or 0
     if unknown:
       raise ConfigError(f'Unknown arguments {unknown}; config fields are set with '
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
       summary = run_demo(args.workdir, config_path=args.config, overrides=overrides)
       return EXIT_MOSTLY_SKIPPED if summary['mostly_skipped'] else 0
     if args.command == 'bench':
-      from jaxssl.bench import bench_train
+      from jaxssl.bench.training import bench_train
       config = load_config(args.config, overrides)
       bench_train(config, steps=args.steps, torch_mode=args.torch, profile_dir=args.profile,
                   rounds=args.rounds)

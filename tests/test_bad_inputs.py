@@ -9,7 +9,7 @@ import pytest
 
 from jaxssl.config import ConfigError, load_config
 from jaxssl.train import pretrain, setup
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

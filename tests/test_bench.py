@@ -3,7 +3,7 @@ import glob
 
 import pytest
 
-from jaxssl import bench
+from jaxssl.bench import training as bench
 
 from helpers import tiny_arrays, tiny_config
 

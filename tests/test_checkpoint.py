@@ -7,7 +7,7 @@ import pytest
 
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train import pretrain
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

@@ -68,7 +68,7 @@ def test_corinfomax_published_hyperparameters(key):
   assert kwargs.get('eps', 1e-8) == eps
   # CorInfoMax's asymmetric augmentation: blur p 1.0 / 0.1, solarise p 0 / 0.2.
   views = [c.augment.view1, c.augment.view2]
-  from jaxssl.train.loop import view_config  # pylint: disable=import-outside-toplevel
+  from jaxssl.augment import view_config  # pylint: disable=import-outside-toplevel
   views = [view_config(v) for v in views]
   assert [v['blur']['p'] for v in views] == [1.0, 0.1]
   assert [v['solarize']['p'] for v in views] == [0.0, 0.2]

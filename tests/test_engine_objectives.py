@@ -8,8 +8,8 @@ import pytest
 
 from jaxssl import objectives
 from jaxssl.train import setup
-from jaxssl.train.loop import batch_indices
-from jaxssl.train.mesh import make_mesh
+from jaxssl.data.input_pipeline import batch_indices
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

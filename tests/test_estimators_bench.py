@@ -2,7 +2,7 @@
 import importlib.util
 import os
 
-from jaxssl.estimators import benchmark
+from jaxssl.bench import estimators as benchmark
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

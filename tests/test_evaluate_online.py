@@ -16,7 +16,7 @@ from jaxssl.evaluate.plots import plot_online_diagnostics, read_metrics
 from jaxssl.evaluate.report import describe
 from jaxssl.evaluate.run import evaluate_workdir
 from jaxssl.train import pretrain
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

@@ -4,7 +4,7 @@ import math
 
 from jaxssl.evaluate.run import LIDAR_VIEWS, evaluate_workdir
 from jaxssl.train import pretrain
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

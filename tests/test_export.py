@@ -24,14 +24,15 @@ import pytest
 import jaxssl
 from jaxssl.cli import main as cli_main
 from jaxssl.config import ConfigError, load_config, to_json_dict
-from jaxssl.encoder import SPEC_FILE, WEIGHTS_FILE, ExportFormatError
+from jaxssl.export.spec import SPEC_FILE, WEIGHTS_FILE, ExportFormatError
 from jaxssl.evaluate.features import extract_features
 from jaxssl.export import (NoTorchCounterpartError, export, flatten, from_torch, spec_from_config,
                            write_export)
 from jaxssl.models import make_encoder
 from jaxssl.train import checkpoint as ckpt, pretrain
-from jaxssl.train.loop import setup, view_config
-from jaxssl.train.mesh import make_mesh
+from jaxssl.augment import view_config
+from jaxssl.train.loop import setup
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 from torch_compat import import_torch, import_torchvision

@@ -7,7 +7,7 @@ from jax.sharding import PartitionSpec as P
 from jaxssl.config import ConfigError
 from jaxssl.evaluate.plots import read_metrics
 from jaxssl.train import pretrain
-from jaxssl.train.mesh import FSDP_AXIS, FSDP_MIN_SIZE, fsdp_spec, make_mesh
+from jaxssl.parallel.mesh import FSDP_AXIS, FSDP_MIN_SIZE, fsdp_spec, make_mesh
 
 from helpers import tiny_arrays, tiny_config
 

@@ -7,7 +7,7 @@ import pytest
 from jaxssl import data
 from jaxssl.config import ConfigError
 from jaxssl.train import pretrain, setup
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_config, write_tiny_fashion_idx
 

@@ -15,7 +15,7 @@ from jaxssl import data
 from jaxssl.config import ConfigError
 from jaxssl.data import builders, image_folder, images, input_pipeline, loader
 from jaxssl.train import setup
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from image_tree import CLASSES, class_image, image_config, jpeg_bytes, write_image_tree
 import torch_compat

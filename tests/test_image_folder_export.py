@@ -23,7 +23,7 @@ import pytest
 from jaxssl.evaluate.features import stream_features
 from jaxssl.evaluate.run import load_run_config
 from jaxssl.data import input_pipeline
-from jaxssl.data.input_pipeline import view_config
+from jaxssl.augment import view_config
 from jaxssl.train import checkpoint as ckpt, setup
 
 from image_tree import write_image_tree

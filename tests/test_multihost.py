@@ -153,7 +153,7 @@ def test_gather_reads_each_devices_rows_locally_without_collectives():
   """Each process holds the whole small data set; the compiled gather of a 64-row global batch on 8
   devices takes 8 rows per device from the local copy and moves nothing between devices/hosts."""
   from jaxssl.train import setup
-  from jaxssl.train.loop import batch_indices
+  from jaxssl.data.input_pipeline import batch_indices
   from helpers import tiny_arrays, tiny_config
 
   config = tiny_config('batch_size=64')

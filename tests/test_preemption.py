@@ -15,7 +15,7 @@ import pytest
 
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.loop import setup
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import TINY_OVERRIDES, tiny_config, write_tiny_fashion_idx
 

@@ -79,7 +79,7 @@ def test_command_lines_parse(page, monkeypatch):
     except SystemExit as e:
       raise AssertionError(f'{page.name}: `{line}` does not parse') from e
     if args.command == 'bench' and args.what == 'estimators':
-      continue  # its own options, passed through to jaxssl.estimators.benchmark
+      continue  # its own options, passed through to jaxssl.bench.estimators
     assert not unknown, f'{page.name}: `{line}`: unknown arguments {unknown}'
     if args.command == 'prepare':
       assert args.name in PREPARE_NAMES, f'{page.name}: `{line}`: unknown data set {args.name}'

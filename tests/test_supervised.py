@@ -9,7 +9,7 @@ import pytest
 from jaxssl.cli import _parser
 from jaxssl.data.builders import FASHION_MNIST_DIR, read_fashion_mnist
 from jaxssl.evaluate.run import evaluate_workdir
-from jaxssl.data.input_pipeline import view_config
+from jaxssl.augment import view_config
 from jaxssl.evaluate.supervised import BASELINE, supervised_baseline, supervised_view, train_supervised
 from jaxssl.train import setup
 

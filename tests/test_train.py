@@ -11,8 +11,8 @@ import pytest
 
 from jaxssl.config import ConfigError
 from jaxssl.train import TrainingDivergedError, pretrain, setup
-from jaxssl.train.loop import batch_indices
-from jaxssl.train.mesh import make_mesh
+from jaxssl.data.input_pipeline import batch_indices
+from jaxssl.parallel.mesh import make_mesh
 
 from helpers import tiny_arrays, tiny_config
 
@@ -131,7 +131,7 @@ sys.path.insert(0, {tests!r})
 import jax, numpy as np
 from jaxssl.config import to_json_dict
 from jaxssl.train import checkpoint as ckpt, pretrain, setup
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 from helpers import tiny_arrays, tiny_config
 config = tiny_config({overrides})
 state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())['state']
@@ -152,7 +152,7 @@ _DIVERGE = """
 import os, sys
 sys.path.insert(0, {tests!r})
 from jaxssl.train import TrainingDivergedError, pretrain
-from jaxssl.train.mesh import make_mesh
+from jaxssl.parallel.mesh import make_mesh
 from helpers import tiny_arrays, tiny_config
 config = tiny_config({overrides})
 try:

@@ -19,8 +19,8 @@ from jaxssl.data.loader import make_loader
 from jaxssl.data.safe_pickle import UnsafePickleError
 from jaxssl.data.safe_pickle import safe_load
 from jaxssl.data.safe_pickle import safe_loads
-from jaxssl.data.sharding import global_batch
-from jaxssl.data.sharding import replicate
+from jaxssl.parallel.batches import global_batch
+from jaxssl.parallel.batches import replicate
 from jaxssl.data.sources import DatasetNotPreparedError
 from jaxssl.data.sources import default_data_dir
 from jaxssl.data.sources import has_encoded_images

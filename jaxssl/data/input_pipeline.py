@@ -9,8 +9,8 @@ Three paths, chosen by `config.input_pipeline` and the data set's `image` featur
   imagenet2012 / imagenette built by `tfds build`): grain worker processes read the raw records,
   sample each view's random-resized-crop box from the image header and decode only what the boxes
   need (`jaxssl.data.images`), giving fixed-size two-view uint8 batches {'view1', 'view2',
-  'label'}; flip, colour, grey, blur and solarise stay on the device (`device_views` drops the
-  crop stage). The boxes of batch k come from `np.random.default_rng((seed, process, k))`, so batch
+  'label'}; flip, colour, grey, blur and solarise stay on the device (`jaxssl.augment.device_views`
+  drops the crop stage). The boxes of batch k come from `np.random.default_rng((seed, process, k))`, so batch
   k is a pure function of (seed, k) and a resumed run sees the batches it would have seen.
 
 `eval_stream` gives the evaluation views of a split (shorter side resized to `config.eval.resize`,
@@ -24,26 +24,18 @@ from typing import Any, Iterator
 import jax
 import numpy as np
 import tensorflow_datasets as tfds
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 from tensorflow_datasets.core import example_parser
 
-from jaxssl import augment
+from jaxssl.augment import view_config
 from jaxssl.config import ConfigError
 from jaxssl.data import images as images_lib
 from jaxssl.data import loader
-from jaxssl.data import sharding
+from jaxssl.parallel.batches import global_batch
+from jaxssl.parallel.mesh import batch_sharded, replicated
 from jaxssl.data import sources
 from jaxssl.data.in_memory import epoch_permutation
 
 EVAL_RESIZE_RATIO = 256 / 224  # the standard protocol: resize to 256, centre crop 224
-
-
-def view_config(spec) -> dict:
-  """An augmentation view: a preset name from `jaxssl.augment` or a full dict."""
-  if isinstance(spec, str):
-    return augment.get_preset(spec)
-  return dict(spec)
 
 
 def check_images(images: np.ndarray, config) -> None:
@@ -64,14 +56,6 @@ def batch_indices(seed: int, epoch: int, num_examples: int, batch_size: int) -> 
   """The epoch's (steps, batch) index matrix: a pure function of (seed, epoch)."""
   key = jax.random.fold_in(jax.random.PRNGKey(seed ^ 0x5EED), epoch)
   return epoch_permutation(key, num_examples, batch_size)
-
-
-def _replicated(mesh):
-  return NamedSharding(mesh, P())
-
-
-def _batch_sharded(mesh):
-  return NamedSharding(mesh, P(tuple(mesh.axis_names)))
 
 
 def _data_dir(config):
@@ -97,10 +81,10 @@ def memory_input(config, mesh, train_arrays=None) -> dict:
   # reads only its own rows of the batch from its process's copy: no transfer between devices or
   # hosts (tests/test_multihost.py checks the compiled gather).
   device_data = jax.device_put({'image': images, 'label': labels.astype(np.int32)},
-                               _replicated(mesh))
+                               replicated(mesh))
   take = jax.jit(lambda arrays, indices: jax.tree.map(lambda x: x[indices], arrays),
-                 in_shardings=(_replicated(mesh), _replicated(mesh)),
-                 out_shardings=_batch_sharded(mesh))
+                 in_shardings=(replicated(mesh), replicated(mesh)),
+                 out_shardings=batch_sharded(mesh))
 
   def gather(indices):
     """The global batch {'image', 'label'} at `indices` (this step's row of `batch_indices`)."""
@@ -168,13 +152,6 @@ def _crop_params(view: dict) -> dict:
   return dict(out_size=tuple(int(v) for v in crop['out_size']),
               scale=tuple(crop.get('scale', (0.08, 1.0))),
               ratio=tuple(crop.get('ratio', (3 / 4, 4 / 3))))
-
-
-def device_views(config, host_crop: bool) -> tuple[dict, dict]:
-  """The two views the train step applies on the device: the config's, minus the crop stage when
-  the host already cropped (encoded images)."""
-  views = view_config(config.augment.view1), view_config(config.augment.view2)
-  return tuple(dict(v, crop=None) for v in views) if host_crop else views
 
 
 class TwoViewBatch:
@@ -270,7 +247,7 @@ def grain_input(config, mesh) -> dict:
                                 start_batch=start, worker_count=config.get('data_workers', 0),
                                 batch_fn=batch_fn)
     for local in loader.batches_of(stream):
-      yield sharding.global_batch(local, mesh, axis=tuple(mesh.axis_names))
+      yield global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
   return dict(image_shape=tuple(image_shape), num_examples=len(source),
               steps_per_epoch=steps_per_epoch, gather=None, batches=batches, host_crop=host_crop)
@@ -312,7 +289,7 @@ def eval_stream(config, mesh, split: str, *, batch_size: int | None = None) -> d
     stream = loader.eval_loader(len(source), local_batch=local_batch, num_batches=num_batches,
                                 batch_fn=batch_fn, worker_count=config.get('data_workers', 0))
     for local in loader.batches_of(stream):
-      yield sharding.global_batch(local, mesh, axis=tuple(mesh.axis_names))
+      yield global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
   return dict(num_examples=len(source), image_shape=(*crop, source.channels),
               num_batches=num_batches, batches=batches)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 
 def _check_batch(name: str, z) -> None:
@@ -78,7 +78,7 @@ def coding_rate_unreplicated(z, eps, axis_name):
   """`coding_rate` without its inputs checked or its value marked replicated over `axis_name`.
 
   For a loss that combines it with other per-shard terms and marks the sum replicated once
-  (`jaxssl.objectives._distributed.finish`): under `shard_map(check_vma=True)` a replicated term
+  (`jaxssl.parallel.collectives.finish`): under `shard_map(check_vma=True)` a replicated term
   added to a varying one would be broadcast back, and its gradient summed over the shards.
   """
   dtype = _checks.float_dtype(z)

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 sg = jax.lax.stop_gradient
 

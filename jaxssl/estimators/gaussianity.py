@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 
 def epps_pulley(x: jax.Array, *, knots: int = 17, t_max: float = 3.0, axis_name=None) -> jax.Array:
@@ -96,7 +96,7 @@ def epps_pulley_unreplicated(x, knots: int, t_max: float, axis_name):
   """`epps_pulley` of x (..., N, M) without its inputs checked or its value marked replicated.
 
   For a loss that combines it with other per-shard terms and marks the sum replicated once
-  (`jaxssl.objectives._distributed.finish`): under `shard_map(check_vma=True)` a replicated term
+  (`jaxssl.parallel.collectives.finish`): under `shard_map(check_vma=True)` a replicated term
   added to a varying one would be broadcast back, and its gradient summed over the shards.
   """
   dtype = _checks.float_dtype(x)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 
 def logdet_entropy(z: jax.Array, beta: float = 1.0, *, axis_name=None) -> jax.Array:

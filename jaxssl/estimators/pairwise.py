@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 
 def _squared_distances(a: jax.Array, b: jax.Array) -> jax.Array:

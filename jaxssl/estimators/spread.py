@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.estimators import _checks
-from jaxssl.estimators import _distributed as dist
+from jaxssl.parallel import collectives as dist
 
 
 def _check(name, z, axis_name):
@@ -43,7 +43,7 @@ def _check(name, z, axis_name):
 
 
 def _global(z, axis_name):
-  """The global batch, with the gradient of the idiom (`_distributed.gather_rows`)."""
+  """The global batch, with the gradient of the idiom (`jaxssl.parallel.collectives.gather_rows`)."""
   return z if axis_name is None else dist.gather_rows(z, axis_name)[0]
 
 

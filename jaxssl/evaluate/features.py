@@ -5,8 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxssl.encoder import normalize_batch  # one definition for evaluation and `load_encoder`
-from jaxssl.train.mesh import batch_sharded, make_mesh, replicated
+from jaxssl.augment import normalize_batch  # one definition for evaluation and `load_encoder`
+from jaxssl.parallel.mesh import batch_sharded, make_mesh, replicated
 
 
 def extract_features(model, variables, images: np.ndarray, *, view: dict, batch_size: int = 1000,

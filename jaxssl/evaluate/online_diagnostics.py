@@ -25,8 +25,8 @@ import jax.numpy as jnp
 
 from jaxssl import augment
 from jaxssl.config import ConfigError
-from jaxssl.data.input_pipeline import view_config
 from jaxssl.evaluate import diagnostics
+from jaxssl.parallel.mesh import replicated
 
 SPACES = ('backbone', 'projector')
 
@@ -78,11 +78,10 @@ def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], di
                       '0 turns them off).')
   if every == 0:
     return lambda step, state, batch: {}
-  from jaxssl.train.mesh import replicated  # jaxssl.train imports this module
   model = parts['model']
   # The step's own views: without the crop stage when the host cropped the batch (encoded images).
-  view1, view2 = parts.get('views') or (view_config(config.augment.view1),
-                                        view_config(config.augment.view2))
+  view1, view2 = parts.get('views') or (augment.view_config(config.augment.view1),
+                                        augment.view_config(config.augment.view2))
 
   def online_diagnostics(state, images):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)

@@ -17,7 +17,7 @@ from jaxssl import augment, data, run_dir
 from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
 from jaxssl.config import ConfigError
 from jaxssl.data import input_pipeline
-from jaxssl.data.input_pipeline import view_config
+from jaxssl.augment import view_config
 from jaxssl.errors import MissingRunError
 from jaxssl.evaluate.features import extract_features, stream_features
 from jaxssl.io import atomic_write_json

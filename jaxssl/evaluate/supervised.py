@@ -26,10 +26,11 @@ import optax
 
 from jaxssl import augment
 from jaxssl.config import ConfigError
-from jaxssl.data.input_pipeline import batch_indices, check_images, view_config
+from jaxssl.augment import view_config
+from jaxssl.data.input_pipeline import batch_indices, check_images
 from jaxssl.evaluate.features import extract_features
 from jaxssl.models import MLPHead, SSLModel, build_model
-from jaxssl.train.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
+from jaxssl.parallel.mesh import batch_sharded, check_batch_divisible, make_mesh, replicated
 from jaxssl.train import optim
 from jaxssl.train.optim import make_optimizer
 from jaxssl.platform import compiler_options

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from jaxssl.estimators.spread import log_gaussian_potential
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -24,7 +24,7 @@ def alignment_uniformity(
     t: float = 2.0,
     alpha: float = 2.0,
     lam: float = 1.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Wang & Isola's loss: align the positive pairs, spread each view uniformly on the sphere.
 
@@ -63,8 +63,8 @@ def alignment_uniformity(
   """
   _common.check_embeddings("alignment_uniformity", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("alignment_uniformity", ("z1 (global batch)", "z2 (global batch)"), z1,
                            z2, min_batch=2)
   u1, u2 = _common.l2_normalize(z1), _common.l2_normalize(z2)
@@ -76,4 +76,4 @@ def alignment_uniformity(
   loss = alignment + lam * uniformity
   metrics = {"alignment": alignment, "uniformity": uniformity, "uniformity_1": uniformity_1,
              "uniformity_2": uniformity_2}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

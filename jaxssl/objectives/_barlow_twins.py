@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -22,7 +22,7 @@ def barlow_twins(
     *,
     lambd: float = 0.0051,
     eps: float = 1e-5,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Barlow Twins loss between two batches of projected embeddings.
 
@@ -54,8 +54,8 @@ def barlow_twins(
   """
   _common.check_embeddings("barlow_twins", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("barlow_twins", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   c = _standardise(z1, eps).T @ _standardise(z2, eps) / z1.shape[0]
@@ -63,4 +63,4 @@ def barlow_twins(
   redundancy = jnp.sum(_common.off_diagonal(c) ** 2)
   loss = invariance + lambd * redundancy
   metrics = {"invariance": invariance, "redundancy": redundancy}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -21,7 +21,7 @@ def byol(
     t1: jax.Array,
     t2: jax.Array,
     *,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """BYOL's symmetrised regression loss between online predictions and target projections.
 
@@ -56,8 +56,8 @@ def byol(
   dtype = _common.compute_dtype(p1, p2, t1, t2)
   p1, p2 = p1.astype(dtype), p2.astype(dtype)
   t1, t2 = (jax.lax.stop_gradient(t.astype(dtype)) for t in (t1, t2))
-  regression_12 = _distributed.global_mean(2.0 - 2.0 * cosine(p1, t2), axis_name)
-  regression_21 = _distributed.global_mean(2.0 - 2.0 * cosine(p2, t1), axis_name)
+  regression_12 = collectives.global_mean(2.0 - 2.0 * cosine(p1, t2), axis_name)
+  regression_21 = collectives.global_mean(2.0 - 2.0 * cosine(p2, t1), axis_name)
   loss = regression_12 + regression_21
   metrics = {"regression_12": regression_12, "regression_21": regression_21}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

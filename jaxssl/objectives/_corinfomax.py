@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -80,7 +80,7 @@ def corinfomax(
     la_R: float = 0.01,  # pylint: disable=invalid-name
     la_mu: float = 0.01,
     eps: float = 1e-8,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array], CorInfoMaxState]:
   """CorInfoMax loss, with the moving means and covariances it carries between steps.
 
@@ -129,8 +129,8 @@ def corinfomax(
     raise ValueError(f"corinfomax: state shapes {found} do not match embeddings of dimension {d} "
                      f"(expected {expected}); create it with corinfomax_init({d}).")
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _common.l2_normalize(_distributed.gather_batch(z1.astype(dtype), axis_name))
-  z2 = _common.l2_normalize(_distributed.gather_batch(z2.astype(dtype), axis_name))
+  z1 = _common.l2_normalize(collectives.gather_batch(z1.astype(dtype), axis_name))
+  z2 = _common.l2_normalize(collectives.gather_batch(z2.astype(dtype), axis_name))
   _common.check_embeddings("corinfomax", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   state_dtypes = jax.tree.map(lambda x: jnp.result_type(x), state)
@@ -147,5 +147,5 @@ def corinfomax(
   # The state keeps its dtype from step to step (a scan carry must not change type).
   new_state = CorInfoMaxState(mu1=mu1, mu2=mu2, r1=r1, r2=r2)
   new_state = jax.tree.map(lambda x, t: x.astype(t), new_state, state_dtypes)
-  loss, (metrics, new_state) = _distributed.finish(loss, (metrics, new_state), axis_name)
+  loss, (metrics, new_state) = collectives.finish(loss, (metrics, new_state), axis_name)
   return loss, metrics, new_state

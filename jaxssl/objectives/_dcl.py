@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -26,7 +26,7 @@ def dcl(
     weighted: bool = False,
     sigma: float = 0.5,
     weight_gradient: bool = False,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Decoupled contrastive loss: InfoNCE without the positive pair in the denominator.
 
@@ -75,8 +75,8 @@ def dcl(
   """
   _common.check_embeddings("dcl", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("dcl", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   n = z1.shape[0]
@@ -95,7 +95,7 @@ def dcl(
   uniformity = 0.5 * (jnp.mean(negative_1) + jnp.mean(negative_2))
   loss = alignment + uniformity
   metrics = {"alignment": alignment, "uniformity": uniformity}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)
 
 
 def _weighted():

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from jaxssl.estimators.covariance import coding_rate_unreplicated
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives import _multiview
 from jaxssl.objectives._registry import register
 
@@ -16,7 +16,7 @@ def total_coding_rate(
     z: jax.Array,
     *,
     eps: float = 0.2,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Total coding rate as a loss to minimise: loss = −R(Z), R = ½ logdet(I + D/(N·ε) ZᵀZ).
 
@@ -58,7 +58,7 @@ def total_coding_rate(
   if isinstance(eps, numbers.Real) and not eps > 0:
     raise ValueError(f"total_coding_rate: `eps` must be positive, found {eps!r}.")
   rate = jnp.mean(coding_rate_unreplicated(views.astype(dtype), eps, axis_name))
-  return _distributed.finish(-rate, {"coding_rate": rate}, axis_name)
+  return collectives.finish(-rate, {"coding_rate": rate}, axis_name)
 
 
 def emp_ssl(
@@ -66,7 +66,7 @@ def emp_ssl(
     *,
     tcr_eps: float = 0.2,
     inv_coef: float = 200.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """EMP-SSL loss: −mean_v R(Z_v) + λ_inv · (−mean_{v,n} cos(z_v,n, z̄_n)).
 
@@ -116,9 +116,9 @@ def emp_ssl(
   rate = jnp.mean(coding_rate_unreplicated(z, tcr_eps, axis_name))
   mean = _common.l2_normalize(jnp.mean(z, axis=0))
   cosine = jnp.mean(jnp.sum(z * mean, axis=-1), axis=0)  # (n,): mean over views per example
-  invariance = -_distributed.global_mean(cosine, axis_name)
+  invariance = -collectives.global_mean(cosine, axis_name)
   loss = -rate + inv_coef * invariance
-  return _distributed.finish(loss, {"coding_rate": rate, "invariance": invariance}, axis_name)
+  return collectives.finish(loss, {"coding_rate": rate, "invariance": invariance}, axis_name)
 
 
 register("emp_ssl", kind="pair")(_multiview.as_pair(emp_ssl))

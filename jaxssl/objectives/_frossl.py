@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from jaxssl.estimators.covariance import covariance_renyi2_entropy
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives import _multiview
 from jaxssl.objectives._registry import register
 
@@ -15,7 +15,7 @@ def frossl(
     z: jax.Array,
     *,
     invariance_weight: float = 1.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """FroSSL loss: Σ_v log ‖A_v‖²_F + w · V·D·MSE(views, their mean), A_v = Z_vᵀZ_v / tr.
 
@@ -64,7 +64,7 @@ def frossl(
   entropy = jnp.mean(covariance_renyi2_entropy(u))
   invariance = views * dim * jnp.mean((u - jnp.mean(u, axis=0)) ** 2)
   loss = -views * entropy + invariance_weight * invariance
-  return _distributed.finish(loss, {"entropy": entropy, "invariance": invariance}, axis_name)
+  return collectives.finish(loss, {"entropy": entropy, "invariance": invariance}, axis_name)
 
 
 register("frossl", kind="pair")(_multiview.as_pair(frossl))

@@ -6,14 +6,14 @@ import jax.numpy as jnp
 
 from jaxssl.estimators.spread import nn_log_distance
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 
 
 def koleo(
     z: jax.Array,
     *,
     eps: float = 1e-8,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """KoLeo regulariser: minus the mean log distance of each embedding to its nearest neighbour.
 
@@ -57,9 +57,9 @@ def koleo(
   _common.check_embeddings("koleo", ("z",), z, rank=jnp.ndim(z))
   views = z[None] if jnp.ndim(z) == 2 else z
   batch = jnp.moveaxis(views.astype(_common.compute_dtype(z)), 0, 1)  # (N, V, D): batch first
-  batch = _distributed.gather_batch(batch, axis_name)
+  batch = collectives.gather_batch(batch, axis_name)
   _common.check_embeddings("koleo", ("z (global batch)",), batch, rank=None, min_batch=2)
   u = _common.l2_normalize(batch, eps)
   # The global batch is on every shard already: the estimator runs without axis_name.
   term = jnp.mean(jnp.stack([nn_log_distance(u[:, v], eps=eps) for v in range(u.shape[1])]))
-  return _distributed.finish(-term, {"nn_log_distance": term}, axis_name)
+  return collectives.finish(-term, {"nn_log_distance": term}, axis_name)

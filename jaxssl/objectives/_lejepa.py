@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from jaxssl.estimators.gaussianity import check_quadrature, epps_pulley_unreplicated
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives import _multiview
 from jaxssl.objectives._registry import register
 
@@ -43,7 +43,7 @@ def sigreg(
     num_slices: int = 1024,
     knots: int = 17,
     t_max: float = 3.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """SIGReg: Sketched Isotropic Gaussian Regularisation of a batch of embeddings.
 
@@ -101,7 +101,7 @@ def sigreg(
   dtype = _common.compute_dtype(views)
   directions = _directions("sigreg", views.shape[2], dtype, directions, key, num_slices)
   value = _sigreg(views.astype(dtype), directions, knots, t_max, axis_name)
-  return _distributed.finish(value, {"sigreg": value}, axis_name)
+  return collectives.finish(value, {"sigreg": value}, axis_name)
 
 
 def lejepa(
@@ -114,7 +114,7 @@ def lejepa(
     num_slices: int = 1024,
     knots: int = 17,
     t_max: float = 3.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """LeJEPA loss: (1 − λ)·invariance + λ·SIGReg over the global and local views.
 
@@ -169,10 +169,10 @@ def lejepa(
   views = jnp.concatenate([a.astype(dtype) for a in arrays])
   centres = jnp.mean(views[:v], axis=0)
   # Per example: mean over views and coordinates; then the mean over the global batch.
-  invariance = _distributed.global_mean(jnp.mean((views - centres) ** 2, axis=(0, 2)), axis_name)
+  invariance = collectives.global_mean(jnp.mean((views - centres) ** 2, axis=(0, 2)), axis_name)
   sig = _sigreg(views, directions, knots, t_max, axis_name)
   loss = (1.0 - lambda_) * invariance + lambda_ * sig
-  return _distributed.finish(loss, {"invariance": invariance, "sigreg": sig}, axis_name)
+  return collectives.finish(loss, {"invariance": invariance, "sigreg": sig}, axis_name)
 
 
 register("lejepa", kind="pair", takes_key=True)(_multiview.as_pair(lejepa))

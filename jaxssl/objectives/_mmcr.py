@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives import _multiview
 from jaxssl.objectives._registry import register
 
@@ -25,7 +25,7 @@ def mmcr(
     z: jax.Array,
     *,
     lmbda: float = 5e-3,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """MMCR loss: −‖C‖_* of the centroid matrix + λ × the mean per-example nuclear norm.
 
@@ -69,7 +69,7 @@ def mmcr(
   local = jnp.mean(nuclear_norm(jnp.swapaxes(z, 0, 1)))
   loss = -centroid + lmbda * local
   metrics = {"centroid_nuclear_norm": centroid, "local_nuclear_norm": local}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)
 
 
 register("mmcr", kind="pair")(_multiview.as_pair(mmcr))

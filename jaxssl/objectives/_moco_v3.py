@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -14,7 +14,7 @@ def _infonce(q, k_global, offset, temperature, axis_name):
   logits = _common.l2_normalize(q) @ _common.l2_normalize(k_global).T / temperature
   labels = offset + jnp.arange(q.shape[0])
   positives = jnp.take_along_axis(logits, labels[:, None], axis=1)[:, 0]
-  return _distributed.global_mean(jax.nn.logsumexp(logits, axis=1) - positives, axis_name)
+  return collectives.global_mean(jax.nn.logsumexp(logits, axis=1) - positives, axis_name)
 
 
 @register("moco_v3", kind="predictor_target")
@@ -25,7 +25,7 @@ def moco_v3(
     k2: jax.Array,
     *,
     temperature: float = 0.2,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """MoCo v3's symmetrised contrastive loss.
 
@@ -63,13 +63,13 @@ def moco_v3(
   _common.check_embeddings("moco_v3", ("q1", "q2", "k1", "k2"), q1, q2, k1, k2)
   dtype = _common.compute_dtype(q1, q2, k1, k2)
   q1, q2 = q1.astype(dtype), q2.astype(dtype)
-  k1 = _distributed.gather_constant(k1.astype(dtype), axis_name)
-  k2 = _distributed.gather_constant(k2.astype(dtype), axis_name)
+  k1 = collectives.gather_constant(k1.astype(dtype), axis_name)
+  k2 = collectives.gather_constant(k2.astype(dtype), axis_name)
   _common.check_embeddings("moco_v3", ("k1 (global batch)", "k2 (global batch)"), k1, k2,
                            min_batch=2)
-  offset = _distributed.shard_offset(q1.shape[0], axis_name)
+  offset = collectives.shard_offset(q1.shape[0], axis_name)
   infonce_12 = _infonce(q1, k2, offset, temperature, axis_name)
   infonce_21 = _infonce(q2, k1, offset, temperature, axis_name)
   loss = 2.0 * temperature * (infonce_12 + infonce_21)
   metrics = {"infonce_12": infonce_12, "infonce_21": infonce_21}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

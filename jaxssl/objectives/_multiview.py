@@ -5,9 +5,8 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 
-from jaxssl.estimators import _distributed as _splice
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 
 
 def check_views(objective: str, names: tuple[str, ...], *arrays, min_views: int = 1,
@@ -52,14 +51,14 @@ def check_global_batch(objective: str, n: int, z: jax.Array, min_batch: int = 2)
                      f"{jnp.shape(z)} {jnp.result_type(z)}.")
 
 
-def global_batch_size(n_local: int, axis_name: Optional[_distributed.AxisName]) -> int:
+def global_batch_size(n_local: int, axis_name: Optional[collectives.AxisName]) -> int:
   """N of the concatenated batch: the local size times the number of shards of `axis_name`."""
-  return n_local if axis_name is None else n_local * _splice.num_shards(axis_name)
+  return n_local if axis_name is None else n_local * collectives.num_shards(axis_name)
 
 
-def gather_views(z: jax.Array, axis_name: Optional[_distributed.AxisName]) -> jax.Array:
-  """(V, n, D) local rows of every view -> (V, N, D) global batch (`_distributed.gather_batch`)."""
-  return jnp.swapaxes(_distributed.gather_batch(jnp.swapaxes(z, 0, 1), axis_name), 0, 1)
+def gather_views(z: jax.Array, axis_name: Optional[collectives.AxisName]) -> jax.Array:
+  """(V, n, D) local rows of every view -> (V, N, D) global batch (`collectives.gather_batch`)."""
+  return jnp.swapaxes(collectives.gather_batch(jnp.swapaxes(z, 0, 1), axis_name), 0, 1)
 
 
 def as_pair(fn: Callable) -> Callable:

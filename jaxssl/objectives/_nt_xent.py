@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -15,7 +15,7 @@ def nt_xent(
     z2: jax.Array,
     *,
     temperature: float = 0.5,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """SimCLR's NT-Xent (InfoNCE) loss over the 2N embeddings of N positive pairs.
 
@@ -52,8 +52,8 @@ def nt_xent(
   """
   _common.check_embeddings("nt_xent", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("nt_xent", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   n = z1.shape[0]
@@ -65,4 +65,4 @@ def nt_xent(
   uniformity = jnp.mean(jax.nn.logsumexp(logits, axis=1))
   loss = alignment + uniformity
   metrics = {"alignment": alignment, "uniformity": uniformity}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

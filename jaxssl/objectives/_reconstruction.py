@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -16,7 +16,7 @@ def reconstruction(
     x_hat: jax.Array,
     *,
     sigma: float = 1.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Negative log-likelihood of x under the Gaussian decoder q(x|z) = N(x̂(z), σ²I), in nats.
 
@@ -55,7 +55,7 @@ def reconstruction(
   sq = jnp.sum(((x.astype(dtype) - x_hat.astype(dtype)) ** 2).reshape(n, -1), axis=1)
   d = math.prod(x.shape[1:])
   const = 0.5 * d * math.log(2.0 * math.pi * sigma**2)
-  nll = _distributed.global_mean(sq / (2.0 * sigma**2) + const, axis_name)
-  mse = _distributed.global_mean(sq / d, axis_name)
+  nll = collectives.global_mean(sq / (2.0 * sigma**2) + const, axis_name)
+  mse = collectives.global_mean(sq / d, axis_name)
   metrics = {"nll_nats": nll, "mse": mse, "ba_term": -nll}
-  return _distributed.finish(nll, metrics, axis_name)
+  return collectives.finish(nll, metrics, axis_name)

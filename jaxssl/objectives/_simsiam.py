@@ -4,7 +4,7 @@ from typing import Optional
 import jax
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._byol import cosine
 from jaxssl.objectives._registry import register
 
@@ -16,7 +16,7 @@ def simsiam(
     z1: jax.Array,
     z2: jax.Array,
     *,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """SimSiam's symmetrised negative cosine similarity.
 
@@ -50,8 +50,8 @@ def simsiam(
   dtype = _common.compute_dtype(p1, p2, z1, z2)
   p1, p2 = p1.astype(dtype), p2.astype(dtype)
   z1, z2 = (jax.lax.stop_gradient(z.astype(dtype)) for z in (z1, z2))
-  cosine_12 = _distributed.global_mean(cosine(p1, z2), axis_name)
-  cosine_21 = _distributed.global_mean(cosine(p2, z1), axis_name)
+  cosine_12 = collectives.global_mean(cosine(p1, z2), axis_name)
+  cosine_21 = collectives.global_mean(cosine(p2, z1), axis_name)
   loss = -0.5 * (cosine_12 + cosine_21)
   metrics = {"cosine_12": cosine_12, "cosine_21": cosine_21}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -14,7 +14,7 @@ def spectral_contrastive(
     z1: jax.Array,
     z2: jax.Array,
     *,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Spectral contrastive loss between two batches of embeddings.
 
@@ -45,8 +45,8 @@ def spectral_contrastive(
   """
   _common.check_embeddings("spectral_contrastive", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("spectral_contrastive", ("z1 (global batch)", "z2 (global batch)"),
                            z1, z2, min_batch=2)
   n = z1.shape[0]
@@ -55,4 +55,4 @@ def spectral_contrastive(
   negative = jnp.sum(_common.off_diagonal(inner) ** 2) / (n * (n - 1))
   loss = positive + negative
   metrics = {"positive": positive, "negative": negative}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -36,7 +36,7 @@ def tico(
     *,
     beta: float = 0.9,
     rho: float = 8.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array], TiCoState]:
   """TiCo loss, with the moving second-moment matrix it carries between steps.
 
@@ -89,8 +89,8 @@ def tico(
                      f"embeddings of dimension {d}, found {type(state).__name__} with covariance "
                      f"shape {found}; create it with tico_init({d}).")
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _common.l2_normalize(_distributed.gather_batch(z1.astype(dtype), axis_name))
-  z2 = _common.l2_normalize(_distributed.gather_batch(z2.astype(dtype), axis_name))
+  z1 = _common.l2_normalize(collectives.gather_batch(z1.astype(dtype), axis_name))
+  z2 = _common.l2_normalize(collectives.gather_batch(z2.astype(dtype), axis_name))
   _common.check_embeddings("tico", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   n = z1.shape[0]
@@ -102,5 +102,5 @@ def tico(
   metrics = {"invariance": invariance, "covariance_contrast": contrast}
   # The state keeps its dtype from step to step (a scan carry must not change type).
   new_state = TiCoState(covariance=covariance.astype(jnp.result_type(state.covariance)))
-  loss, (metrics, new_state) = _distributed.finish(loss, (metrics, new_state), axis_name)
+  loss, (metrics, new_state) = collectives.finish(loss, (metrics, new_state), axis_name)
   return loss, metrics, new_state

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -29,7 +29,7 @@ def vicreg(
     cov_coeff: float = 1.0,
     gamma: float = 1.0,
     eps: float = 1e-4,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """VICReg loss between two batches of projected embeddings.
 
@@ -67,8 +67,8 @@ def vicreg(
   """
   _common.check_embeddings("vicreg", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("vicreg", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   invariance = jnp.mean((z1 - z2) ** 2)
@@ -78,4 +78,4 @@ def vicreg(
   covariance = cov1 + cov2
   loss = sim_coeff * invariance + std_coeff * variance + cov_coeff * covariance
   metrics = {"invariance": invariance, "variance": variance, "covariance": covariance}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)

@@ -9,7 +9,7 @@ from jaxssl.estimators.logdet import logdet_entropy
 from jaxssl.estimators.pairwise import component_entropy, pairwise_bd_entropy
 from jaxssl.estimators.pairwise import pairwise_kl_entropy
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 ENTROPY_ESTIMATORS = ("logdet", "pairwise_kl", "pairwise_bd")
@@ -26,7 +26,7 @@ def vicreg_entropy(
     entropy_coeff: Optional[float] = None,
     beta: float = 32.0,
     sigma: float = 1.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """VICReg's invariance term plus an entropy estimate of each branch's embeddings.
 
@@ -95,8 +95,8 @@ def vicreg_entropy(
                      f"{', '.join(ENTROPY_ESTIMATORS)}.")
   _common.check_embeddings("vicreg_entropy", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("vicreg_entropy", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   d = z1.shape[1]
@@ -112,7 +112,7 @@ def vicreg_entropy(
     entropy_coeff = DEFAULT_ENTROPY_COEFF[entropy]
   loss = sim_coeff * invariance - entropy_coeff * (entropy_1 + entropy_2) / scale
   metrics = {"invariance": invariance, "entropy_1": entropy_1, "entropy_2": entropy_2}
-  return _distributed.finish(loss, metrics, axis_name)
+  return collectives.finish(loss, metrics, axis_name)
 
 
 def _with_estimator(entropy: str):

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.objectives import _common
-from jaxssl.objectives import _distributed
+from jaxssl.parallel import collectives
 from jaxssl.objectives._registry import register
 
 
@@ -26,7 +26,7 @@ def w_mse(
     *,
     w_size: int = 128,
     eps: float = 0.0,
-    axis_name: Optional[_distributed.AxisName] = None,
+    axis_name: Optional[collectives.AxisName] = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """W-MSE loss: normalised MSE between the views after whitening each sub-batch.
 
@@ -61,8 +61,8 @@ def w_mse(
   """
   _common.check_embeddings("w_mse", ("z1", "z2"), z1, z2)
   dtype = _common.compute_dtype(z1, z2)
-  z1 = _distributed.gather_batch(z1.astype(dtype), axis_name)
-  z2 = _distributed.gather_batch(z2.astype(dtype), axis_name)
+  z1 = collectives.gather_batch(z1.astype(dtype), axis_name)
+  z2 = collectives.gather_batch(z2.astype(dtype), axis_name)
   _common.check_embeddings("w_mse", ("z1 (global batch)", "z2 (global batch)"), z1, z2,
                            min_batch=2)
   n, d = z1.shape
@@ -77,4 +77,4 @@ def w_mse(
   w2 = whiten(z2.reshape(n // w_size, w_size, d)).reshape(n, d)
   cosine = jnp.sum(_common.l2_normalize(w1) * _common.l2_normalize(w2), axis=1)
   invariance = 2.0 - 2.0 * jnp.mean(cosine)
-  return _distributed.finish(invariance, {"invariance": invariance}, axis_name)
+  return collectives.finish(invariance, {"invariance": invariance}, axis_name)

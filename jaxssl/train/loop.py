@@ -12,27 +12,23 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 from tqdm.auto import tqdm
 
 from jaxssl import objectives
+from jaxssl.augment import device_views
 from jaxssl import run_dir
 from jaxssl.config import ConfigError, to_json_dict
-# Input assembly lives in jaxssl.data.input_pipeline; these names stay importable from here.
-from jaxssl.data.input_pipeline import (batch_indices, check_image_shape, check_images,  # noqa: F401
-                                        device_views, grain_input, memory_input, view_config)
+from jaxssl.data.input_pipeline import grain_input, memory_input
 from jaxssl.evaluate.online_diagnostics import make_diagnostics_fn
 from jaxssl.io import atomic_write_json
 from jaxssl.models import SSLModel, build_model
 from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.distributed import any_process, maybe_initialize
-from jaxssl.train.mesh import (batch_sharded, check_batch_divisible, make_mesh, replicated,
+from jaxssl.parallel.mesh import (batch_sharded, check_batch_divisible, make_mesh, replicated,
                                state_sharding)
 from jaxssl.train.metrics_log import MetricsWriter, write_pretrain_summary
 from jaxssl.train import optim

@@ -17,12 +17,13 @@ import ml_collections
 import numpy as np
 
 from jaxssl import data, platform
-from jaxssl.train.loop import setup, view_config
+from jaxssl.augment import view_config
+from jaxssl.train.loop import setup
 
 # Dense peak FLOP/s per device for MFU (bf16 where the hardware has it).
 PEAK_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'TPU v4': 275e12, 'TPU v5': 197e12}
 
-TORCH_TWIN = Path(__file__).with_name('bench_torch.py')
+TORCH_TWIN = Path(__file__).with_name('torch_twin.py')
 
 
 def peak_flops(device) -> float | None:
@@ -134,7 +135,7 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
 
 
 def torch_twin(config, mode: str, steps: int = 20) -> float | None:
-  """Pairs/s of `bench_torch.py` (PyTorch twin of the ConvNet demo model), `mode` 'eager' or
+  """Pairs/s of `torch_twin.py` (PyTorch twin of the ConvNet demo model), `mode` 'eager' or
   'compile', in a subprocess; None without PyTorch or for other encoders."""
   try:
     import torch  # noqa: F401

@@ -12,8 +12,6 @@ Loading an export imports Flax and the encoder definitions only: no optax, no tr
     features = encoder.apply(images)          # uint8 or float (N, H, W, C) -> float32 (N, D)
     encoder.module, encoder.variables         # to compose the encoder in your own Flax model
 """
-import hashlib
-import json
 from pathlib import Path
 
 import jax
@@ -21,55 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxssl import run_dir
-from jaxssl.errors import JaxsslError, MissingRunError
-
-FORMAT = 'jaxssl-encoder'
-FORMAT_VERSION = 1
-SPEC_FILE = 'encoder.json'
-WEIGHTS_FILE = 'variables.safetensors'
-
-
-class ExportFormatError(JaxsslError, ValueError):
-  """An export directory that cannot be read: another format version, a damaged or missing file."""
-
-
-def normalize_batch(images: jax.Array, view: dict) -> jax.Array:
-  """uint8 -> [0, 1] float32, then the view's `normalize` stage (no random transforms)."""
-  x = images.astype(jnp.float32)
-  if images.dtype == jnp.uint8:
-    x = x / 255.0
-  norm = view.get('normalize')
-  if norm:
-    x = (x - jnp.asarray(norm['mean'], jnp.float32)) / jnp.asarray(norm['std'], jnp.float32)
-  return x
-
-
-def _tuples(value):
-  """JSON lists back to the tuples a config holds (Flax module fields must be hashable)."""
-  if isinstance(value, (list, tuple)):
-    return tuple(_tuples(v) for v in value)
-  if isinstance(value, dict):
-    return {k: _tuples(v) for k, v in value.items()}
-  return value
-
-
-def build_modules(spec: dict):
-  """(encoder module, projector module or None) from an export's `encoder.json` dict."""
-  # pylint: disable-next=import-outside-toplevel
-  from jaxssl.models import MLPHead, get_dtype, make_encoder
-  module = make_encoder(spec['encoder'], dtype=spec['dtype'], **_tuples(spec['encoder_kwargs']))
-  head = spec.get('head')
-  projector = None
-  if head:
-    projector = MLPHead(tuple(head['widths']), last_bn=head['last_bn'],
-                        dtype=get_dtype(spec['dtype']))
-  return module, projector
-
-
-def input_sizes(encoder_name: str) -> str:
-  """Which image sizes an encoder takes: 'any' (convolutional: any H x W, as torchvision's) or
-  'image_shape' (a ViT: the patch grid it was trained on, fixed by its position embeddings)."""
-  return 'image_shape' if encoder_name.startswith('vit') else 'any'
+from jaxssl.augment import normalize_batch
+from jaxssl.errors import MissingRunError
+from jaxssl.export.spec import (SPEC_FILE, WEIGHTS_FILE, ExportFormatError, build_modules,
+                                input_sizes, read_spec, unflatten)
+from jaxssl.export.torch_layout import from_torch
 
 
 def _resampled(spec: dict, variables: dict, image_size) -> tuple[dict, dict]:
@@ -173,55 +127,6 @@ class Encoder:
             f'step {self.spec.get("step")}, {self.spec.get("which", "online")} network)')
 
 
-def sha256(path: Path) -> str:
-  digest = hashlib.sha256()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
-
-
-def read_spec(directory: str | Path) -> dict:
-  """An export's `encoder.json`, checked: the format and its version, the weights file intact."""
-  directory = Path(directory)
-  path = directory / SPEC_FILE
-  try:
-    spec = json.loads(path.read_text())
-  except json.JSONDecodeError as error:
-    raise ExportFormatError(f'{path} is not valid JSON ({error}): the export is damaged; export '
-                            'again with `jaxssl export`.') from None
-  if not isinstance(spec, dict) or spec.get('format') != FORMAT:
-    raise ExportFormatError(f'{path} is not a jaxssl encoder export (no "format": "{FORMAT}").')
-  if spec.get('format_version') != FORMAT_VERSION:
-    raise ExportFormatError(
-        f'{directory} is a jaxssl encoder export of format version {spec.get("format_version")} '
-        f'(written by jaxssl {spec.get("jaxssl_version")}); this jaxssl reads version '
-        f'{FORMAT_VERSION}. Export again from the workdir with this version: `jaxssl export '
-        f'--workdir W --out {directory}`.')
-  weights = directory / WEIGHTS_FILE
-  expected = spec['files'][WEIGHTS_FILE]
-  if not weights.exists():
-    raise ExportFormatError(f'{weights} is missing: the export is incomplete.')
-  size = weights.stat().st_size
-  if size != expected['bytes'] or sha256(weights) != expected['sha256']:
-    raise ExportFormatError(
-        f'{weights} is damaged: {size} bytes, sha256 differs from encoder.json '
-        f'({expected["bytes"]} bytes expected; truncated or modified). Export again.')
-  return spec
-
-
-def unflatten(flat: dict) -> dict:
-  """{'params/Conv_0/kernel': array} -> {'params': {'Conv_0': {'kernel': array}}}."""
-  tree: dict = {}
-  for key, value in flat.items():
-    node = tree
-    *parents, leaf = key.split('/')
-    for part in parents:
-      node = node.setdefault(part, {})
-    node[leaf] = value
-  return tree
-
-
 def load_export(directory: str | Path, *, image_size=None) -> Encoder:
   """The Encoder in an export directory (jax or torch weights format)."""
   from safetensors import SafetensorError  # pylint: disable=import-outside-toplevel
@@ -232,7 +137,6 @@ def load_export(directory: str | Path, *, image_size=None) -> Encoder:
   except SafetensorError as error:
     raise ExportFormatError(f'{Path(directory) / WEIGHTS_FILE} is unreadable ({error}).') from None
   if spec['weights_format'] == 'torch':
-    from jaxssl.export import from_torch  # pylint: disable=import-outside-toplevel
     flat = from_torch(spec, flat)
   return _encoder(spec, unflatten(flat), image_size)
 
@@ -277,7 +181,8 @@ def load_encoder(path: str | Path, *, which: str = 'online', image_size=None) ->
   if (path / SPEC_FILE).exists():
     return load_export(path, image_size=image_size)
   if run_dir.is_run(path):
-    from jaxssl.export import read_workdir  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from jaxssl.export.workdir import read_workdir  # orbax, read only for a workdir
     return _encoder(*read_workdir(path, which=which), image_size)
   raise MissingRunError(f'{path} holds neither {SPEC_FILE} (an export of `jaxssl export`) nor a '
                           'pretraining checkpoint (a `jaxssl pretrain --workdir`).')

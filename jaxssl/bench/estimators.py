@@ -5,7 +5,7 @@ implementations. Each JAX estimator is called once first (compilation + run, rep
 then both implementations are timed `--repeats` times, interleaved so that a busy machine slows
 both alike; the table reports medians and the speed-up SciPy time / JAX time.
 
-  python -m jaxssl.estimators.benchmark --n 10000 --d 10
+  python -m jaxssl.bench.estimators --n 10000 --d 10
 """
 import argparse
 import statistics

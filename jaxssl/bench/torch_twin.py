@@ -4,7 +4,7 @@ Same ConvNet stages (3x3 conv, BN, ReLU; global average pool), same projector (L
 last Linear with bias), VICReg loss, AdamW, shaped by the jaxssl config. Model step only on
 pre-made views (no augmentation), which favours PyTorch: the jaxssl step it is compared with also
 augments on device and trains the online probe.
-Usage: python bench_torch.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID [DOWNSAMPLE]]]
+Usage: python torch_twin.py eager|compile BATCH STEPS "[[32,1],...]" "[512,512]" [S2D [GRID [DOWNSAMPLE]]]
 """
 import ast
 import sys
