@@ -110,8 +110,8 @@ def pretrain_same_class(config, train, num_super: int):
   own: the config's views of x and of its partner x', NT-Xent, the config's optimizer.
   """
   parts = setup(config, train_arrays=train)
-  model, state = parts['model'], parts['state']
-  tx = make_optimizer(config, parts['steps_per_epoch'])
+  model, state = parts.model, parts.state
+  tx = make_optimizer(config, parts.steps_per_epoch)
   objective = objectives.get(config.objective.name)
   kwargs = objective_kwargs(objective, config)
   view1, view2 = view_config(config.augment.view1), view_config(config.augment.view2)
@@ -135,15 +135,15 @@ def pretrain_same_class(config, train, num_super: int):
 
   images, labels = train
   rng = np.random.default_rng(config.seed)
-  spe, b = parts['steps_per_epoch'], config.batch_size
-  for s in range(parts['total_steps']):
+  spe, b = parts.steps_per_epoch, config.batch_size
+  for s in range(parts.total_steps):
     if s % spe == 0:
       order, partner = rng.permutation(len(images)), same_class_pairs(labels, num_super, rng)
     idx = order[(s % spe) * b:(s % spe + 1) * b]
     state, loss = step(state, images[idx], images[partner[idx]])
   if not np.isfinite(float(loss)):
     raise RuntimeError(f'same-class SimCLR (K = {num_super}) diverged: final loss {float(loss)}.')
-  return model, state, parts['total_steps']
+  return model, state, parts.total_steps
 
 
 def evaluate_run(model, state, config, train, test, settings, key, *, views=None, pairs=None):

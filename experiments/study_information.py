@@ -97,7 +97,7 @@ def restore_all(workdir, abstract_state):
 def run_objective(objective, budget, args, train, test, work, seed):
   config = lib.make_config(objective, budget, seed=seed)
   parts = setup(config, train_arrays=train)
-  total = parts['total_steps']
+  total = parts.total_steps
   every = max(1, total // args.checkpoints)
   config.checkpoint_every = every
   config.keep_checkpoints = args.checkpoints + 2
@@ -106,10 +106,10 @@ def run_objective(objective, budget, args, train, test, work, seed):
   result = lib.train_and_evaluate(config, workdir, train, test, checkpoints=True)
   images, labels = test[0][:budget.eval_pairs], test[1][:budget.eval_pairs]
   view_key, proj_key = jax.random.split(jax.random.PRNGKey(1234))
-  states = [(0, parts['state'])] + restore_all(workdir, parts['state'])
+  states = [(0, parts.state)] + restore_all(workdir, parts.state)
   points = []
   for step, state in states:
-    z1, z2 = lib.view_embeddings(parts['model'], state, images, config, view_key)
+    z1, z2 = lib.view_embeddings(parts.model, state, images, config, view_key)
     points.append({'step': step, **measure(z1, z2, labels, proj_key)})
     print(f'{objective:<11} seed {seed} step {step:>5}: ' + '  '.join(
         f'{k} {v:.2f}' for k, v in points[-1].items() if k != 'step'), flush=True)

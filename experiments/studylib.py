@@ -249,13 +249,13 @@ def supervised(config, budget: Budget, train, test, *, seed: int) -> dict:
 def measure_steps_per_second(config, train, *, steps: int = 8) -> float:
   """Training steps per second of `config` on `train`, after two warm-up (compiling) steps."""
   parts = setup(config, train_arrays=train)
-  state, batches = parts['state'], parts['batches'](0)
+  state, batches = parts.state, parts.batches(0)
   for _ in range(2):
-    state, metrics = parts['step'](state, next(batches))
+    state, metrics = parts.step(state, next(batches))
   jax.block_until_ready(metrics)
   start = time.perf_counter()
   for _ in range(steps):
-    state, metrics = parts['step'](state, next(batches))
+    state, metrics = parts.step(state, next(batches))
   jax.block_until_ready(metrics)
   return steps / (time.perf_counter() - start)
 

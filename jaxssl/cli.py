@@ -97,8 +97,8 @@ def main(argv=None) -> int:
   # TFDS's and orbax's progress notes are INFO).
   logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
   logging.getLogger('jaxssl').setLevel(logging.INFO)
-  from jaxssl.config import ConfigError, load_config
-  from jaxssl.errors import JaxsslError
+  from jaxssl.config import load_config
+  from jaxssl.errors import ConfigError, JaxsslError
   try:
     if args.command == 'bench' and args.what == 'estimators':
       from jaxssl.bench import estimators as benchmark
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
 
 def _image_shape(text: str) -> tuple[int, int, int]:
   """`--image-shape H,W,C` as a tuple of three positive ints."""
-  from jaxssl.config import ConfigError  # pylint: disable=import-outside-toplevel
+  from jaxssl.errors import ConfigError  # pylint: disable=import-outside-toplevel
   try:
     shape = tuple(int(n) for n in text.split(','))
   except ValueError:

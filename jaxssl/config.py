@@ -6,17 +6,12 @@ every run relies on (positive sizes, known names), so a bad value fails before a
 """
 import ast
 import importlib.util
-import json
 from pathlib import Path
 from typing import Iterable
 
 import ml_collections
 
-from jaxssl.errors import JaxsslError
-
-
-class ConfigError(JaxsslError, ValueError):
-  """A config file or override is invalid."""
+from jaxssl.errors import ConfigError
 
 
 def _flat_keys(config, prefix=''):
@@ -181,8 +176,3 @@ def check_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
       raise ConfigError(f'Unknown {key} {value!r}; valid names: {", ".join(valid)}. Set it with '
                         f'--config.{key}=NAME.')
   return config
-
-
-def to_json_dict(config: ml_collections.ConfigDict) -> dict:
-  """A JSON-safe dict (tuples become lists) for checkpoints and reports."""
-  return json.loads(config.to_json())

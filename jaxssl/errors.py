@@ -12,6 +12,10 @@ class JaxsslError(Exception):
   """A mistake the user can fix; its message says what was expected and how to fix it."""
 
 
+class ConfigError(JaxsslError, ValueError):
+  """A config file or override is invalid."""
+
+
 class MissingRunError(JaxsslError, FileNotFoundError):
   """A workdir without the run (config, checkpoint) a command needs, or a path that is no export."""
 

@@ -41,7 +41,7 @@ def finite_or_null(obj):
 
   Python's json writes NaN / Infinity, which are not JSON: jq, JavaScript and strict parsers reject
   them. jaxssl's JSON files (metrics.jsonl, summary.json, results.json) write null instead; the
-  readers (`jaxssl.evaluate.plots.read_metrics`) turn a null metric back into NaN.
+  readers (`jaxssl.run_dir.read_metrics`) turn a null metric back into NaN.
   """
   if isinstance(obj, bool) or obj is None or isinstance(obj, str):
     return obj

@@ -25,7 +25,11 @@ it trained:
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from jaxssl.errors import JaxsslError
@@ -49,6 +53,38 @@ def is_run(path) -> bool:
   """Whether `path` looks like a pretraining run directory (a checkpoint or a saved config)."""
   path = Path(path)
   return (path / CHECKPOINTS).is_dir() or (path / CONFIG).exists()
+
+
+def to_json_dict(config) -> dict:
+  """A run config (`ml_collections.ConfigDict`) as a JSON-safe dict (tuples become lists), as
+  `config.json` and the checkpoints hold it."""
+  return json.loads(config.to_json())
+
+
+def read_metrics(metrics) -> list[dict]:
+  """A list of metric dicts from a list of dicts or from a JSON-lines file.
+
+  A truncated last line (a writer still appending) is skipped; any other bad line raises. A `null`
+  value (how jaxssl writes a non-finite metric: strict JSON) is read back as NaN.
+  """
+  if isinstance(metrics, (str, os.PathLike)):
+    if not os.path.exists(metrics):
+      raise FileNotFoundError(f"No metrics file at {metrics}; pass the run's metrics.jsonl.")
+    with open(metrics) as f:
+      lines = [line for line in f.read().splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+      try:
+        records.append({k: math.nan if v is None else v for k, v in json.loads(line).items()})
+      except json.JSONDecodeError as e:
+        if i == len(lines) - 1:
+          break
+        raise ValueError(f"{metrics}, line {i + 1}: not a JSON object ({e}).") from e
+    return records
+  records = list(metrics)
+  if not all(isinstance(r, Mapping) for r in records):
+    raise TypeError("metrics must be a path to a .jsonl file or a sequence of dicts.")
+  return [dict(r) for r in records]
 
 
 class RunFormatError(JaxsslError, ValueError):

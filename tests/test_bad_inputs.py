@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxssl.config import ConfigError, load_config
+from jaxssl.config import load_config
+from jaxssl.errors import ConfigError
 from jaxssl.train import pretrain, setup
 from jaxssl.parallel.mesh import make_mesh
 

@@ -25,11 +25,11 @@ def test_objective_trains_in_the_engine(name):
     overrides += ['objective.kwargs.w_size=16', 'model.projector=(32, 8)']
   config = tiny_config(*overrides)
   parts = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())
-  order = batch_indices(config.seed, 0, parts['num_examples'], config.batch_size)
-  state = parts['state']
+  order = batch_indices(config.seed, 0, parts.num_examples, config.batch_size)
+  state = parts.state
   before = np.asarray(state.params['encoder']['Conv_0']['kernel'])
   for i in range(2):
-    state, metrics = parts['step'](state, parts['gather'](order[i]))
+    state, metrics = parts.step(state, parts.gather(order[i]))
     assert float(metrics['finite']) == 1.0, (name, metrics)
   assert int(state.step) == 2 and int(state.skipped_steps) == 0
   assert not np.array_equal(before, np.asarray(state.params['encoder']['Conv_0']['kernel']))
@@ -43,6 +43,6 @@ def test_objective_trains_in_the_engine(name):
 
 
 def test_objective_needing_a_predictor_says_so():
-  from jaxssl.config import ConfigError
+  from jaxssl.errors import ConfigError
   with pytest.raises(ConfigError, match='needs a predictor head'):
     setup(tiny_config('objective.name="byol"'), mesh=make_mesh(1), train_arrays=tiny_arrays())

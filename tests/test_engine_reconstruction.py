@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxssl import augment
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.train import setup
 from jaxssl.data.input_pipeline import batch_indices
 from jaxssl.parallel.mesh import make_mesh
@@ -25,13 +25,13 @@ RECONSTRUCTION = ('objective.name="reconstruction"', 'model.decoder="image"',
 def test_reconstruction_step_trains_the_decoder_and_the_loss_falls():
   config = tiny_config(*RECONSTRUCTION)
   parts = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())
-  state = parts['state']
+  state = parts.state
   assert set(state.params) == {'encoder', 'projector', 'decoder'}
   before = jax.device_get(state.params)
-  batch = parts['gather'](batch_indices(config.seed, 0, parts['num_examples'], 16)[0])
+  batch = parts.gather(batch_indices(config.seed, 0, parts.num_examples, 16)[0])
   losses = []
   for _ in range(12):
-    state, metrics = parts['step'](state, batch)
+    state, metrics = parts.step(state, batch)
     assert float(metrics['finite']) == 1.0, metrics
     losses.append(float(metrics['loss']))
   # Barber–Agakov terms are logged: loss = nll = −ba_term ≥ (D/2)·log(2π) for σ = 1, D = 784.

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.data.builders import FASHION_MNIST_DIR, read_fashion_mnist
 from jaxssl.evaluate import diagnostics as dg
 from jaxssl.evaluate.online_diagnostics import is_due, make_diagnostics_fn

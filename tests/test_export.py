@@ -23,7 +23,9 @@ import pytest
 
 import jaxssl
 from jaxssl.cli import main as cli_main
-from jaxssl.config import ConfigError, load_config, to_json_dict
+from jaxssl.config import load_config
+from jaxssl.errors import ConfigError
+from jaxssl.run_dir import to_json_dict
 from jaxssl.export.spec import SPEC_FILE, WEIGHTS_FILE, ExportFormatError
 from jaxssl.evaluate.features import extract_features
 from jaxssl.export import (NoTorchCounterpartError, export, flatten, from_torch, spec_from_config,
@@ -129,7 +131,7 @@ def test_export_is_atomic_and_replaces_only_an_export(run, exported, tmp_path):
 def test_export_of_the_ema_target_network(tmp_path):
   """A BYOL state whose EMA target differs from the online network: --which picks one."""
   config = tiny_config('objective.name="byol"', 'model.predictor=(32, 32)')
-  state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays(64, seed=0))['state']
+  state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays(64, seed=0)).state
   state = state.replace(target_params=jax.tree.map(lambda x: x + 1.0, state.params))
   manager = ckpt.make_manager(tmp_path, async_save=False)
   ckpt.save(manager, 0, state, to_json_dict(config))

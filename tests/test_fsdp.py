@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.evaluate.plots import read_metrics
 from jaxssl.train import pretrain
 from jaxssl.parallel.mesh import FSDP_AXIS, FSDP_MIN_SIZE, fsdp_spec, make_mesh

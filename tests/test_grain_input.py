@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxssl import data
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.train import pretrain, setup
 from jaxssl.parallel.mesh import make_mesh
 
@@ -26,9 +26,9 @@ def _config(data_dir, *overrides):
 
 def test_grain_batches_cover_the_epoch_once_and_start_anywhere(data_dir):
   parts = setup(_config(data_dir), mesh=make_mesh(8))
-  assert parts['steps_per_epoch'] == 128 // 16 and parts['image_shape'] == (28, 28, 1)
-  stream = parts['batches'](0)
-  epoch = [next(stream) for _ in range(parts['steps_per_epoch'])]
+  assert parts.steps_per_epoch == 128 // 16 and parts.image_shape == (28, 28, 1)
+  stream = parts.batches(0)
+  epoch = [next(stream) for _ in range(parts.steps_per_epoch)]
   batch = epoch[0]
   assert batch['image'].shape == (16, 28, 28, 1) and batch['image'].dtype == np.uint8
   assert len(batch['image'].sharding.device_set) == 8  # split over the 8 devices
@@ -38,7 +38,7 @@ def test_grain_batches_cover_the_epoch_once_and_start_anywhere(data_dir):
   key = lambda a: sorted(map(bytes, a))
   assert key(seen) == key(images.reshape(128, -1))
   # Batch k of a stream started at k equals batch k of the stream from 0 (how a resume starts).
-  later = next(parts['batches'](3))
+  later = next(parts.batches(3))
   np.testing.assert_array_equal(np.asarray(later['image']), np.asarray(epoch[3]['image']))
   np.testing.assert_array_equal(np.asarray(later['label']), np.asarray(epoch[3]['label']))
   # The next epoch is a different permutation of the same images.

@@ -12,7 +12,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from jaxssl import data
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.data import builders, image_folder, images, input_pipeline, loader
 from jaxssl.train import setup
 from jaxssl.parallel.mesh import make_mesh
@@ -154,11 +154,11 @@ def test_a_tfds_image_data_set_streams_without_tensorflow(tmp_path):
   assert data.has_encoded_images('tfds_style_images', tmp_path)
   config = _config(tmp_path, 'batch_size=4', dataset='tfds_style_images')
   parts = setup(config, mesh=make_mesh(4))
-  batch = next(parts['batches'](0))
+  batch = next(parts.batches(0))
   assert batch['view1'].shape == batch['view2'].shape == (4, 32, 32, 3)
-  assert parts['image_shape'] == (32, 32, 3) and parts['steps_per_epoch'] == 2
+  assert parts.image_shape == (32, 32, 3) and parts.steps_per_epoch == 2
   stream = input_pipeline.eval_stream(config, make_mesh(4), 'validation')
-  (only,) = list(stream['batches']())
+  (only,) = list(stream.batches())
   np.testing.assert_array_equal(np.asarray(only['index']), [0, 1, 2, 3])
   # The raw records are TFDS's own: tfds.data_source decodes them (with Pillow) to the same images.
   source = data.load_source('tfds_style_images', 'validation', data_dir=tmp_path)
@@ -285,7 +285,7 @@ def test_streamed_evaluation_matches_the_in_memory_evaluation(tmp_path):
                dataset_name='square_tree')
   config = _config(tmp_path / 'tfds', 'eval.resize=32', 'eval.crop=32', 'diagnostics_every=0',
                    dataset='square_tree')
-  state = setup(config)['state']  # the random-init encoder: features are already informative
+  state = setup(config).state  # the random-init encoder: features are already informative
   streamed = evaluate_workdir(tmp_path / 'streamed', state=state, config=config)
   arrays = tuple(data.load_arrays('square_tree', split, data_dir=tmp_path / 'tfds')
                  for split in ('train', 'validation'))

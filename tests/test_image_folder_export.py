@@ -84,14 +84,14 @@ def test_exports_reload_in_a_fresh_process_with_the_runs_evaluation_features(use
   config = load_run_config(workdir)
   parts = setup(config)
   manager = ckpt.make_manager(workdir)
-  state, _ = ckpt.restore_latest(manager, parts['state'], json.loads(config.to_json()))
+  state, _ = ckpt.restore_latest(manager, parts.state, json.loads(config.to_json()))
   manager.close()
-  stream = input_pipeline.eval_stream(config, parts['mesh'], config.test_split)
-  features = stream_features(parts['model'], {'params': state.params,
+  stream = input_pipeline.eval_stream(config, parts.mesh, config.test_split)
+  features = stream_features(parts.model, {'params': state.params,
                                               'batch_stats': state.batch_stats},
-                             stream['batches'](), view=view_config(config.augment.view1),
-                             mesh=parts['mesh'], num_examples=stream['num_examples'],
-                             keep_images=stream['num_examples'])
+                             stream.batches(), view=view_config(config.augment.view1),
+                             mesh=parts.mesh, num_examples=stream.num_examples,
+                             keep_images=stream.num_examples)
   crops, h = features['images'], features['h']
   assert crops.shape == (9, 224, 224, 3) and crops.dtype == np.uint8
   np.save(root / 'crops.npy', crops)

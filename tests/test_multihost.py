@@ -50,7 +50,7 @@ def _grain_worker(port: int, process_id: int, data_dir: str, out: str) -> None:
 
   jax.distributed.initialize(f'127.0.0.1:{port}', 2, process_id, heartbeat_timeout_seconds=900)
   parts = setup(tiny_config('input_pipeline="grain"', f'data_dir="{data_dir}"'))
-  batch = next(parts['batches'](0))
+  batch = next(parts.batches(0))
   assert len(batch['label'].sharding.device_set) == 8 and batch['label'].shape == (16,)
   labels, images = (np.asarray(multihost_utils.process_allgather(batch[k], tiled=True))
                     for k in ('label', 'image'))
@@ -129,7 +129,7 @@ def test_two_processes_match_one_process_with_checkpoint_and_resume(tmp_path):
   assert single.total_steps == 4
   expected = [np.asarray(x) for x in jax.tree.leaves(single.state.params)]
   init = [np.asarray(x) for x in jax.tree.leaves(
-      setup(tiny_config('optimizer.name="sgd"'), train_arrays=tiny_arrays())['state'].params)]
+      setup(tiny_config('optimizer.name="sgd"'), train_arrays=tiny_arrays()).state.params)]
   for i in range(2):
     saved = np.load(tmp_path / f'params-{i}.npz')
     assert int(saved['step']) == 4
@@ -158,13 +158,13 @@ def test_gather_reads_each_devices_rows_locally_without_collectives():
 
   config = tiny_config('batch_size=64')
   parts = setup(config, train_arrays=tiny_arrays(128))
-  order = np.asarray(batch_indices(config.seed, 0, parts['num_examples'], config.batch_size))
-  hlo = parts['gather'].lower(order[0]).compile().as_text()
+  order = np.asarray(batch_indices(config.seed, 0, parts.num_examples, config.batch_size))
+  hlo = parts.gather.lower(order[0]).compile().as_text()
   gathers = [line for line in hlo.splitlines() if ' gather(' in line]
   assert len(gathers) == 2 and all(re.search(r'= \w+\[8[,\]]', g) for g in gathers), gathers
   for op in ('all-gather', 'all-reduce', 'all-to-all', 'collective-permute', 'reduce-scatter'):
     assert op not in hlo
-  batch = parts['gather'](order[0])
+  batch = parts.gather(order[0])
   images, labels = tiny_arrays(128)
   np.testing.assert_array_equal(np.asarray(batch['image']), images[order[0]])
   np.testing.assert_array_equal(np.asarray(batch['label']), labels[order[0]])
@@ -188,7 +188,7 @@ def fake_initialize(monkeypatch):
 
 
 def test_maybe_initialize_follows_the_config_then_the_environment(fake_initialize):
-  from jaxssl.config import ConfigError
+  from jaxssl.errors import ConfigError
   from jaxssl.train.distributed import maybe_initialize
   from helpers import tiny_config
 

@@ -411,7 +411,7 @@ def test_errors_name_the_problem():
 
 
 def test_engine_passes_a_key_and_config_kwargs_exclude_it():
-  from jaxssl.config import ConfigError
+  from jaxssl.errors import ConfigError
   from jaxssl.train.step import _objective_loss
 
   def cfg(**kwargs):

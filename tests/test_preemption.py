@@ -71,7 +71,7 @@ def _run_and_interrupt(workdir, data_dir, at_step, sig):
 
 def _final_state(workdir, data_dir):
   config = tiny_config(f'data_dir="{data_dir}"', 'epochs=2.0', 'checkpoint_every=3')
-  template = setup(config, mesh=make_mesh(1))['state']
+  template = setup(config, mesh=make_mesh(1)).state
   manager = ckpt.make_manager(workdir)
   state, step = ckpt.restore_latest(manager, template, __import__('json').loads(config.to_json()))
   manager.close()

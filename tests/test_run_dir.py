@@ -10,7 +10,8 @@ import pytest
 
 import jaxssl
 from jaxssl import run_dir
-from jaxssl.config import load_config, to_json_dict
+from jaxssl.config import load_config
+from jaxssl.run_dir import to_json_dict
 from jaxssl.evaluate.run import load_run_config
 from jaxssl.export import export
 from jaxssl.models import make_encoder

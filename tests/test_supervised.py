@@ -27,7 +27,7 @@ def test_supervised_baseline_beats_chance_and_lands_in_the_summary_and_report(tm
   train, test = _fashion_subset('train', 1024), _fashion_subset('test', 256)
   config = tiny_config('batch_size=32', 'epochs=3.0', 'optimizer.lr=0.16', 'eval.batch_size=128',
                        'eval.knn_k=(5,)')
-  state = setup(config, train_arrays=train)['state']  # the evaluation needs some encoder state
+  state = setup(config, train_arrays=train).state  # the evaluation needs some encoder state
   summary = evaluate_workdir(tmp_path, state=state, config=config, arrays=(train, test),
                              supervised_baseline=dict(epochs=3.0, holdout=0.0, patience=None))
   on_disk = json.loads((tmp_path / 'summary.json').read_text())

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.train import TrainingDivergedError, pretrain, setup
 from jaxssl.data.input_pipeline import batch_indices
 from jaxssl.parallel.mesh import make_mesh
@@ -18,11 +18,11 @@ from helpers import tiny_arrays, tiny_config
 
 
 def _run_steps(parts, config, num_steps):
-  state = parts['state']
-  order = batch_indices(config.seed, 0, parts['num_examples'], config.batch_size)
+  state = parts.state
+  order = batch_indices(config.seed, 0, parts.num_examples, config.batch_size)
   losses = []
   for i in range(num_steps):
-    state, metrics = parts['step'](state, parts['gather'](order[i]))
+    state, metrics = parts.step(state, parts.gather(order[i]))
     losses.append(float(metrics['loss']))
   return state, losses
 
@@ -31,7 +31,7 @@ def test_train_step_compiles_once_across_steps():
   config = tiny_config()
   parts = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())
   state, losses = _run_steps(parts, config, 3)
-  assert parts['step']._cache_size() == 1
+  assert parts.step._cache_size() == 1
   assert int(state.step) == 3
   assert np.all(np.isfinite(losses))
 
@@ -70,16 +70,16 @@ def test_resume_continues_at_the_right_step_with_the_same_state(tmp_path):
 def test_non_finite_steps_are_skipped_and_counted(tmp_path):
   config = tiny_config('faults.nan_at_steps=(1, 2)')
   parts = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())
-  order = batch_indices(config.seed, 0, parts['num_examples'], config.batch_size)
-  state = parts['state']
-  state, _ = parts['step'](state, parts['gather'](order[0]))
+  order = batch_indices(config.seed, 0, parts.num_examples, config.batch_size)
+  state = parts.state
+  state, _ = parts.step(state, parts.gather(order[0]))
   before = jax.tree.map(np.asarray, state.params)
-  state, metrics = parts['step'](state, parts['gather'](order[1]))
+  state, metrics = parts.step(state, parts.gather(order[1]))
   assert float(metrics['finite']) == 0.0
   for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(before)):
     np.testing.assert_array_equal(np.asarray(a), b)
-  state, _ = parts['step'](state, parts['gather'](order[2]))
-  state, metrics = parts['step'](state, parts['gather'](order[3]))
+  state, _ = parts.step(state, parts.gather(order[2]))
+  state, metrics = parts.step(state, parts.gather(order[3]))
   assert float(metrics['finite']) == 1.0
   assert int(state.skipped_steps) == 2 and int(state.bad_streak) == 0 and int(state.step) == 4
 
@@ -129,12 +129,12 @@ _RESTORE = """
 import sys
 sys.path.insert(0, {tests!r})
 import jax, numpy as np
-from jaxssl.config import to_json_dict
+from jaxssl.run_dir import to_json_dict
 from jaxssl.train import checkpoint as ckpt, pretrain, setup
 from jaxssl.parallel.mesh import make_mesh
 from helpers import tiny_arrays, tiny_config
 config = tiny_config({overrides})
-state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays())['state']
+state = setup(config, mesh=make_mesh(1), train_arrays=tiny_arrays()).state
 manager = ckpt.make_manager({workdir!r})
 restored, step = ckpt.restore_latest(manager, state, to_json_dict(config))
 manager.close()

@@ -48,7 +48,7 @@ def _arrays(config):
 def _run_steps(parts, stream, steps):
   """`steps` training steps on the next batches of `stream`, the state kept in `parts`."""
   for _ in range(steps):
-    parts['state'], metrics = parts['step'](parts['state'], next(stream))
+    parts.state, metrics = parts.step(parts.state, next(stream))
   jax.block_until_ready(metrics)
 
 
@@ -80,10 +80,10 @@ def time_train_step(config, steps: int = 20, warmup: int = 3, train_arrays=None,
   t0 = time.perf_counter()
   parts = setup(config, train_arrays=arrays)
   setup_seconds = time.perf_counter() - t0
-  stream = parts['batches'](0)  # the batches the training loop feeds, epoch after epoch
+  stream = parts.batches(0)  # the batches the training loop feeds, epoch after epoch
   batch = next(stream)
   t0 = time.perf_counter()
-  lowered = parts['step'].lower(parts['state'], batch)
+  lowered = parts.step.lower(parts.state, batch)
   lowered.compile()
   compile_seconds = time.perf_counter() - t0
   # FLOPs of the program as written (before XLA's passes): on GPU the compiled module hands the

@@ -19,7 +19,8 @@ process its shard, padded to whole global batches (padding rows have index -1).
 
 This module imports nothing from `jaxssl.train` or `jaxssl.evaluate`: both import it.
 """
-from typing import Any, Iterator
+import dataclasses
+from typing import Any, Callable, Iterator
 
 import jax
 import numpy as np
@@ -27,7 +28,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_parser
 
 from jaxssl.augment import view_config
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.data import images as images_lib
 from jaxssl.data import loader
 from jaxssl.parallel.batches import global_batch
@@ -36,6 +37,36 @@ from jaxssl.data import sources
 from jaxssl.data.in_memory import epoch_permutation
 
 EVAL_RESIZE_RATIO = 256 / 224  # the standard protocol: resize to 256, centre crop 224
+
+
+@dataclasses.dataclass
+class TrainInput:
+  """The training input of `memory_input` / `grain_input`.
+
+  Attributes:
+    image_shape: (H, W, C) of the images the encoder sees (the crop size for encoded images).
+    num_examples: images in the training split.
+    steps_per_epoch: whole global batches per epoch.
+    batches: `batches(start)`, the global batches of steps start, start + 1, ... (an iterator).
+    gather: `gather(indices)`, the global batch at a row of `batch_indices` (in-memory input only;
+      None for a stream).
+    host_crop: whether the host cropped the views (encoded images: {'view1', 'view2', 'label'}).
+  """
+  image_shape: tuple
+  num_examples: int
+  steps_per_epoch: int
+  batches: Callable[[int], Iterator[dict]]
+  gather: Callable | None = None
+  host_crop: bool = False
+
+
+@dataclasses.dataclass
+class EvalStream:
+  """`eval_stream`'s evaluation views of a split: `batches()` gives every image once, padded."""
+  num_examples: int
+  image_shape: tuple
+  num_batches: int
+  batches: Callable[[], Iterator[dict[str, Any]]]
 
 
 def check_images(images: np.ndarray, config) -> None:
@@ -62,11 +93,11 @@ def _data_dir(config):
   return config.data_dir or None
 
 
-def memory_input(config, mesh, train_arrays=None) -> dict:
+def memory_input(config, mesh, train_arrays=None) -> TrainInput:
   """The whole training split in device memory; each step gathers its batch inside jit.
 
-  Returns image_shape, num_examples, steps_per_epoch, `gather(indices)` and `batches(start)`, the
-  global batches of steps start, start + 1, ... (the rows of `batch_indices`, epoch after epoch).
+  Returns a `TrainInput` whose `batches(start)` are the rows of `batch_indices`, epoch after epoch,
+  each gathered by `gather(indices)`.
   """
   if train_arrays is None:
     try:
@@ -102,8 +133,8 @@ def memory_input(config, mesh, train_arrays=None) -> dict:
         yield gather(row)
       step = (epoch + 1) * steps_per_epoch
 
-  return dict(image_shape=images.shape[1:], num_examples=len(images),
-              steps_per_epoch=steps_per_epoch, gather=gather, batches=batches, host_crop=False)
+  return TrainInput(image_shape=images.shape[1:], num_examples=len(images),
+                    steps_per_epoch=steps_per_epoch, batches=batches, gather=gather, host_crop=False)
 
 
 # ------------------------------------------------------------------------- encoded image records
@@ -215,7 +246,7 @@ def _train_crops(config) -> list[dict]:
   return crops
 
 
-def grain_input(config, mesh) -> dict:
+def grain_input(config, mesh) -> TrainInput:
   """Streams the training split from disk: each process reads its own shard through grain.
 
   For data sets too large for device memory (ImageNet): `data.make_loader` gives this process's
@@ -224,7 +255,7 @@ def grain_input(config, mesh) -> dict:
   are batched as they are ({'image', 'label'}); encoded images are cropped and decoded on the host
   (`TwoViewBatch`: {'view1', 'view2', 'label'}). Batch k is a pure function of (seed, k), so a
   resumed run starts its stream at its step (`start_batch`) and sees the batches it would have
-  seen. Returns image_shape, num_examples, steps_per_epoch, `batches(start)` and host_crop.
+  seen. Returns a `TrainInput` (no `gather`).
   """
   data_dir = _data_dir(config)
   host_crop = sources.has_encoded_images(config.dataset, data_dir)
@@ -249,8 +280,9 @@ def grain_input(config, mesh) -> dict:
     for local in loader.batches_of(stream):
       yield global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
-  return dict(image_shape=tuple(image_shape), num_examples=len(source),
-              steps_per_epoch=steps_per_epoch, gather=None, batches=batches, host_crop=host_crop)
+  return TrainInput(image_shape=tuple(image_shape), num_examples=len(source),
+                    steps_per_epoch=steps_per_epoch, batches=batches, gather=None,
+                    host_crop=host_crop)
 
 
 # ----------------------------------------------------------------------------------- evaluation
@@ -267,12 +299,12 @@ def eval_sizes(config) -> tuple[int, tuple[int, int]]:
   return resize, crop
 
 
-def eval_stream(config, mesh, split: str, *, batch_size: int | None = None) -> dict:
+def eval_stream(config, mesh, split: str, *, batch_size: int | None = None) -> EvalStream:
   """Every image of `split` once as evaluation views, global batches on `mesh`.
 
   Process p reads the contiguous shard [p·S, (p+1)·S) (S = ceil(n / processes)), padded with
-  index -1 to whole local batches; all processes run the same number of batches. Returns
-  num_examples, image_shape and `batches()`, an iterator of global {'image', 'label', 'index'}.
+  index -1 to whole local batches; all processes run the same number of batches. Returns an
+  `EvalStream` whose `batches()` iterates global {'image', 'label', 'index'}.
   """
   data_dir = _data_dir(config)
   source = EncodedImages(config.dataset, split, data_dir=data_dir)
@@ -291,8 +323,8 @@ def eval_stream(config, mesh, split: str, *, batch_size: int | None = None) -> d
     for local in loader.batches_of(stream):
       yield global_batch(local, mesh, axis=tuple(mesh.axis_names))
 
-  return dict(num_examples=len(source), image_shape=(*crop, source.channels),
-              num_batches=num_batches, batches=batches)
+  return EvalStream(num_examples=len(source), image_shape=(*crop, source.channels),
+                    num_batches=num_batches, batches=batches)
 
 
 def encoder_input_shapes(config) -> tuple[tuple[int, ...], tuple[int, ...]]:

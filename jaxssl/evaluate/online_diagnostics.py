@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import augment
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.evaluate import diagnostics
 from jaxssl.parallel.mesh import replicated
 
@@ -66,11 +66,13 @@ def batch_diagnostics(model, variables, images: jax.Array, key: jax.Array, *, vi
   return out
 
 
-def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], dict]:
+def make_diagnostics_fn(config, parts) -> Callable[[int, object, dict], dict]:
   """`diagnose(step, state, batch) -> dict` for the loop's log points; {} when not `is_due`.
 
-  `parts` is `jaxssl.train.loop.setup`'s dict (model, mesh, total_steps). The views are those of
-  the config, drawn with fold_in(fold_in(state.rng, state.step), 1) (never the step's own key).
+  `parts` is what `jaxssl.train.loop.setup` builds (its model, mesh, views and total_steps: this
+  module does not import the loop). The views are the step's own (without the crop stage when the
+  host cropped the batch), drawn with fold_in(fold_in(state.rng, state.step), 1) (never the step's
+  own key).
   """
   every = int(config.get('diagnostics_every', 0))
   if every < 0:
@@ -78,21 +80,19 @@ def make_diagnostics_fn(config, parts: dict) -> Callable[[int, object, dict], di
                       '0 turns them off).')
   if every == 0:
     return lambda step, state, batch: {}
-  model = parts['model']
-  # The step's own views: without the crop stage when the host cropped the batch (encoded images).
-  view1, view2 = parts.get('views') or (augment.view_config(config.augment.view1),
-                                        augment.view_config(config.augment.view2))
+  model = parts.model
+  view1, view2 = parts.views
 
   def online_diagnostics(state, images):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)
     variables = {'params': state.params, 'batch_stats': state.batch_stats}
     return batch_diagnostics(model, variables, images, key, view1=view1, view2=view2)
 
-  run = jax.jit(online_diagnostics, out_shardings=replicated(parts['mesh']))
+  run = jax.jit(online_diagnostics, out_shardings=replicated(parts.mesh))
 
   def diagnose(step: int, state, batch: dict) -> dict:
     if not is_due(step, every=every, log_every=config.log_every,
-                  total_steps=parts['total_steps']):
+                  total_steps=parts.total_steps):
       return {}
     start = time.perf_counter()
     images = batch['image'] if 'image' in batch else batch['view1']  # host-cropped: one view

@@ -8,7 +8,6 @@ missing from a record is simply not plotted at that step.
 """
 from __future__ import annotations
 
-import json
 import math
 import io
 import os
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from jaxssl.io import atomic_write_bytes
+from jaxssl.run_dir import read_metrics
 
 LOSS_KEYS = re.compile(r"loss|^objective/")
 ACCURACY_KEYS = re.compile(r"top1|top5|acc|knn")
@@ -39,32 +39,6 @@ def _save(fig, path) -> str:
   fig.savefig(buffer, format="png", dpi=100)
   atomic_write_bytes(path, buffer.getvalue())
   return os.fspath(path)
-
-
-def read_metrics(metrics) -> list[dict]:
-  """A list of metric dicts from a list of dicts or from a JSON-lines file.
-
-  A truncated last line (a writer still appending) is skipped; any other bad line raises. A `null`
-  value (how jaxssl writes a non-finite metric: strict JSON) is read back as NaN.
-  """
-  if isinstance(metrics, (str, os.PathLike)):
-    if not os.path.exists(metrics):
-      raise FileNotFoundError(f"No metrics file at {metrics}; pass the run's metrics.jsonl.")
-    with open(metrics) as f:
-      lines = [line for line in f.read().splitlines() if line.strip()]
-    records = []
-    for i, line in enumerate(lines):
-      try:
-        records.append({k: math.nan if v is None else v for k, v in json.loads(line).items()})
-      except json.JSONDecodeError as e:
-        if i == len(lines) - 1:
-          break
-        raise ValueError(f"{metrics}, line {i + 1}: not a JSON object ({e}).") from e
-    return records
-  records = list(metrics)
-  if not all(isinstance(r, Mapping) for r in records):
-    raise TypeError("metrics must be a path to a .jsonl file or a sequence of dicts.")
-  return [dict(r) for r in records]
 
 
 def _is_number(v) -> bool:

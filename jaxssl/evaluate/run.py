@@ -15,15 +15,14 @@ import numpy as np
 
 from jaxssl import augment, data, run_dir
 from jaxssl.evaluate import diagnostics, knn, linear_probe, plots, report, supervised
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.data import input_pipeline
 from jaxssl.augment import view_config
 from jaxssl.errors import MissingRunError
 from jaxssl.evaluate.features import extract_features, stream_features
 from jaxssl.io import atomic_write_json
-from jaxssl.train import checkpoint as ckpt
 from jaxssl.train.metrics_log import PRETRAIN_SUMMARY_KEYS
-from jaxssl.train.loop import setup
+from jaxssl.train.restore import model_and_mesh, restored_model
 
 
 def load_run_config(workdir: str | Path) -> ml_collections.ConfigDict:
@@ -78,35 +77,31 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
     if supervised_baseline:
       raise ConfigError('--supervised-baseline needs the in-memory path (fixed-size images); '
                         'this run streams encoded images.')
-    parts = setup(config)
+    image_shape = input_pipeline.encoder_input_shapes(config)[0]
   else:
     if arrays is None:
       data_dir = config.data_dir or None
       arrays = (data.load_arrays(config.dataset, config.train_split, data_dir=data_dir),
                 data.load_arrays(config.dataset, config.test_split, data_dir=data_dir))
     (train_images, train_labels), (test_images, test_labels) = arrays
-    parts = setup(config, train_arrays=(train_images, train_labels))
-  initial_state = parts['state']
+    image_shape = train_images.shape[1:]
   if state is None:
-    manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints)
-    restored = ckpt.restore_latest(manager, initial_state,
-                                   json.loads(config.to_json()))
-    manager.close()
-    if restored is None:
-      raise MissingRunError(f'No checkpoint in {workdir}/checkpoints; run `jaxssl pretrain '
-                            f'--workdir {workdir}` first.')
-    state = restored[0]
-  model, mesh = parts['model'], parts['mesh']
+    run = restored_model(config, workdir, image_shape=image_shape)
+  else:
+    run = model_and_mesh(config, image_shape=image_shape)
+    run.variables = _variables(state)
+    run.step, run.skipped_steps = int(state.step), int(state.skipped_steps)
+  model, mesh, variables = run.model, run.mesh, run.variables
   view = view_config(config.augment.view1)
   if streamed:
     streams = {split: input_pipeline.eval_stream(config, mesh, split)
                for split in (config.train_split, config.test_split)}
     stream = lambda variables, split, keep_images=0: stream_features(
-        model, variables, streams[split]['batches'](), view=view, mesh=mesh,
-        num_examples=streams[split]['num_examples'], keep_images=keep_images)
+        model, variables, streams[split].batches(), view=view, mesh=mesh,
+        num_examples=streams[split].num_examples, keep_images=keep_images)
     extract = lambda variables, split: stream(variables, split)['h']
-    train, test = (stream(_variables(state), config.train_split),
-                   stream(_variables(state), config.test_split, keep_images=2048))
+    train, test = (stream(variables, config.train_split),
+                   stream(variables, config.test_split, keep_images=2048))
     train_h, train_labels, test_labels = train['h'], train['label'], test['label']
     test_h, test_z = test['h'], test['z']
     # The diagnostics below draw their two views on the device from these evaluation crops.
@@ -114,11 +109,11 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   else:
     extract = lambda variables, images, **kw: extract_features(
         model, variables, images, view=view, batch_size=config.eval.batch_size, mesh=mesh, **kw)
-    train_h = extract(_variables(state), train_images)
-    test_h, test_z = extract(_variables(state), test_images, projector=True)
+    train_h = extract(variables, train_images)
+    test_h, test_z = extract(variables, test_images, projector=True)
   classes = config.num_classes
-  summary = {'objective': config.objective.name, 'step': int(state.step),
-             'skipped_steps': int(state.skipped_steps)}  # non-finite steps the guard skipped
+  summary = {'objective': config.objective.name, 'step': run.step,
+             'skipped_steps': run.skipped_steps}  # non-finite steps the guard skipped
   summary.update(probe_scores(train_h, train_labels, test_h, test_labels, num_classes=classes,
                               seed=config.seed, prefix=''))
   ks, note = knn.usable_k(tuple(config.eval.knn_k), len(train_labels))
@@ -129,8 +124,9 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   summary.update(knn_scores)
   summary['knn_top1'] = float(knn_scores[f'knn_top1_k{ks[0]}'])
   if baselines:
-    random_train = extract(_variables(initial_state), train_images)
-    random_test = extract(_variables(initial_state), config.test_split if streamed else test_images)
+    initial = run.initial_variables()
+    random_train = extract(initial, train_images)
+    random_test = extract(initial, config.test_split if streamed else test_images)
     summary.update(probe_scores(random_train, train_labels, random_test, test_labels,
                                 num_classes=classes, seed=config.seed, prefix='random_init_'))
     if streamed:  # the raw-pixel probe needs every image in memory
@@ -157,7 +153,7 @@ def evaluate_workdir(workdir: str | Path, *, baselines: bool = False, state=None
   for draw in range(max(LIDAR_VIEWS, 2) // 2):
     for v in two_views(sample, jax.random.fold_in(key, draw) if draw else key):
       # augmented + normalised: view=None
-      h, z = extract_features(model, _variables(state), np.asarray(v), view=None, mesh=mesh,
+      h, z = extract_features(model, variables, np.asarray(v), view=None, mesh=mesh,
                               batch_size=config.eval.batch_size, projector=True)
       hs.append(h)
       zs.append(z)

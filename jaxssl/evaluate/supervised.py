@@ -25,7 +25,7 @@ import numpy as np
 import optax
 
 from jaxssl import augment
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.augment import view_config
 from jaxssl.data.input_pipeline import batch_indices, check_images
 from jaxssl.evaluate.features import extract_features

@@ -7,7 +7,7 @@ them (`NoTorchCounterpartError`).
 """
 import numpy as np
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.export.spec import ExportFormatError
 
 # Flax block name, convs per block counting the shortcut's, blocks per stage.

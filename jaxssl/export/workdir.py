@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from jaxssl import __version__, augment, run_dir
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 from jaxssl.errors import MissingRunError
 from jaxssl.export.spec import FORMAT, FORMAT_VERSION, build_modules, input_sizes
 

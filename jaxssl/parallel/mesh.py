@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 
 DATA_AXIS = 'data'
 FSDP_AXIS = 'fsdp'

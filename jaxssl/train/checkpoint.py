@@ -65,12 +65,13 @@ def _move_aside(manager: ocp.CheckpointManager, step: int) -> None:
 
 
 def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
-                   config_json: dict) -> tuple[Any, int] | None:
+                   config_json: dict, *, partial: bool = False) -> tuple[Any, int] | None:
   """Restores the newest readable checkpoint; returns (state, step), or None if there is none.
 
   A checkpoint that fails to read (e.g. a truncated file) is skipped with a warning and the previous
   one is tried. A checkpoint whose config differs in fields that matter raises
-  CheckpointMismatchError naming those fields.
+  CheckpointMismatchError naming those fields. `partial`: `abstract_state` is a dict of some of
+  the TrainState's fields (e.g. params and batch_stats, for evaluation), and only those are read.
   """
   steps = sorted(manager.all_steps(), reverse=True)
   for step in steps:
@@ -89,8 +90,13 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
           f'The workdir {manager.directory.parent} holds checkpoints of a different config:\n  '
           + '\n  '.join(diffs) + '\nUse a new --workdir, or the same config to resume.')
     try:
-      restored = manager.restore(step, args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(abstract_state)))['state']
+      if partial:
+        item = ocp.args.PyTreeRestore(
+            abstract_state, partial_restore=True,
+            restore_args=ocp.checkpoint_utils.construct_restore_args(abstract_state))
+      else:
+        item = ocp.args.StandardRestore(abstract_state)
+      restored = manager.restore(step, args=ocp.args.Composite(state=item))['state']
       jax.block_until_ready(restored)
       return restored, step
     except Exception as error:  # noqa: BLE001

@@ -16,7 +16,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxssl.config import ConfigError
+from jaxssl.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import jax
 import ml_collections
@@ -21,7 +22,8 @@ from tqdm.auto import tqdm
 from jaxssl import objectives
 from jaxssl.augment import device_views
 from jaxssl import run_dir
-from jaxssl.config import ConfigError, to_json_dict
+from jaxssl.errors import ConfigError
+from jaxssl.run_dir import to_json_dict
 from jaxssl.data.input_pipeline import grain_input, memory_input
 from jaxssl.evaluate.online_diagnostics import make_diagnostics_fn
 from jaxssl.io import atomic_write_json
@@ -109,7 +111,37 @@ class _StopSignal:
     return False
 
 
-def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
+@dataclasses.dataclass
+class TrainingParts:
+  """What `setup` builds for the training loop (also used by benchmarks, studies and tests).
+
+  Attributes:
+    mesh: the device mesh.
+    model: the `SSLModel`.
+    objective: the registered objective (`jaxssl.objectives.get`).
+    state: the initial `TrainState`, placed on the mesh.
+    step: the jitted train step, `step(state, batch) -> (state, metrics)` (donates `state`).
+    total_steps: the run's number of steps.
+    views: the two augmentation views the step applies on the device.
+    image_shape, num_examples, steps_per_epoch, batches, gather, host_crop: the training input's
+      (`jaxssl.data.input_pipeline.TrainInput`).
+  """
+  mesh: jax.sharding.Mesh
+  model: SSLModel
+  objective: Any
+  state: TrainState
+  step: Callable
+  total_steps: int
+  views: tuple[dict, dict]
+  image_shape: tuple
+  num_examples: int
+  steps_per_epoch: int
+  batches: Callable
+  gather: Callable | None
+  host_crop: bool
+
+
+def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None) -> TrainingParts:
   """Builds everything the loop needs; also used by benchmarks and tests."""
   mesh = mesh or make_mesh(fsdp=config.mesh.fsdp if 'mesh' in config else 1)
   check_batch_divisible(config.batch_size, mesh)
@@ -126,7 +158,7 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
     raise ConfigError(f'Objective {config.objective.name!r} needs a predictor head: set '
                       '--config.model.predictor="(512, 512)" (hidden, output widths).')
   reconstruct = config.objective.get('reconstruct', 'clean')
-  if inputs['host_crop'] and objective.kind == 'reconstruction' and reconstruct == 'clean':
+  if inputs.host_crop and objective.kind == 'reconstruction' and reconstruct == 'clean':
     raise ConfigError(f'Objective {config.objective.name!r} reconstructs the clean image, which a '
                       'host-cropped (encoded-image) stream does not carry: set '
                       '--config.objective.reconstruct=other_view.')
@@ -141,15 +173,15 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
     raise ConfigError(f'objective.reconstruct must be "clean" or "other_view", got '
                       f'{reconstruct!r}.')
   model = build_model(config.model)
-  steps_per_epoch = inputs['steps_per_epoch']
+  steps_per_epoch = inputs.steps_per_epoch
   total_steps = optim.total_steps(config.epochs, steps_per_epoch)
   tx = make_optimizer(config, steps_per_epoch)
   probe_tx = optax.adam(config.probe_lr)
   state = create_train_state(jax.random.PRNGKey(config.seed), model, tx, probe_tx, objective,
-                             image_shape=inputs['image_shape'], num_classes=config.num_classes)
+                             image_shape=inputs.image_shape, num_classes=config.num_classes)
   shardings = state_sharding(state, mesh)  # replicated, or large arrays split over 'fsdp'
   state = jax.device_put(state, shardings)
-  views = device_views(config, inputs['host_crop'])  # the host cropped encoded images
+  views = device_views(config, inputs.host_crop)  # the host cropped encoded images
   step_fn = make_train_step(
       model, objective, tx, probe_tx, view1=views[0], view2=views[1], objective_kwargs=kwargs,
       schedule=learning_rate_schedule(config, steps_per_epoch), total_steps=total_steps,
@@ -158,8 +190,9 @@ def setup(config: ml_collections.ConfigDict, *, mesh=None, train_arrays=None):
   jit_step = jax.jit(step_fn, in_shardings=(shardings, batch_sharded(mesh)),
                      out_shardings=(shardings, replicated(mesh)), donate_argnums=0,
                      compiler_options=compiler_options(config.get('xla_cpu_tuning', True)))
-  return dict(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
-              total_steps=total_steps, views=views, **inputs)
+  return TrainingParts(mesh=mesh, model=model, objective=objective, state=state, step=jit_step,
+                       total_steps=total_steps, views=views,
+                       **{f.name: getattr(inputs, f.name) for f in dataclasses.fields(inputs)})
 
 
 def check_writable(workdir: Path) -> None:
@@ -199,7 +232,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   except OSError as error:
     raise ConfigError(f'Cannot write to workdir {workdir}: {error}. Pick a writable --workdir.')
   diagnose = make_diagnostics_fn(config, parts)  # {} except every config.diagnostics_every steps
-  state, total_steps = parts['state'], parts['total_steps']
+  state, total_steps = parts.state, parts.total_steps
   config_json = run_dir.stamp(to_json_dict(config))
   manager = ckpt.make_manager(workdir, keep=config.keep_checkpoints) if checkpoints else None
   if manager is not None:
@@ -212,10 +245,10 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
   if is_main:
     atomic_write_json(workdir / run_dir.CONFIG, config_json)
   writer = MetricsWriter(workdir, resume_step=start, enabled=is_main)
-  spe = parts['steps_per_epoch']
+  spe = parts.steps_per_epoch
   bar = tqdm(total=total_steps, initial=start, disable=not (config.progress and is_main),
              desc=f'pretrain {config.objective.name}', unit='step', dynamic_ncols=True)
-  stream = parts['batches'](start)
+  stream = parts.batches(start)
   interrupted = False
   last_good_saved = start
   timer_step, timer = start, time.perf_counter()
@@ -225,7 +258,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
       step = start
       while step < total_steps:
         batch = next(stream)
-        state, metrics = parts['step'](state, batch)
+        state, metrics = parts.step(state, batch)
         step += 1
         bar.update(1)
         if step % config.log_every == 0 or step == total_steps:
@@ -267,7 +300,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str | Path, *,
       manager.close()
     bar.close()
     writer.close()
-  result = PretrainResult(state=state, model=parts['model'], steps_per_epoch=spe,
+  result = PretrainResult(state=state, model=parts.model, steps_per_epoch=spe,
                           total_steps=total_steps, interrupted=interrupted,
                           wall_seconds=time.perf_counter() - start_time,
                           images_per_second=images_per_second,

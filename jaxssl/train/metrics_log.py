@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tensorboardX import SummaryWriter
 
-from jaxssl.evaluate.plots import read_metrics
 from jaxssl import run_dir
+from jaxssl.run_dir import read_metrics
 from jaxssl.io import atomic_write_json, atomic_write_text, dumps_strict
 
 
