@@ -80,7 +80,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.eval.crop = 0
 
   # Devices: the batch is split over all of them; fsdp > 1 also splits large parameters and their
-  # optimizer moments over groups of `fsdp` devices (see jaxssl/train/mesh.py).
+  # optimizer moments over groups of `fsdp` devices (see jaxssl/parallel/mesh.py).
   c.mesh = ml_collections.ConfigDict()
   c.mesh.fsdp = 1
 
