@@ -12,7 +12,8 @@ from jaxssl.errors import ConfigError
 from jaxssl.data.builders import FASHION_MNIST_DIR, read_fashion_mnist
 from jaxssl.evaluate import diagnostics as dg
 from jaxssl.evaluate.online_diagnostics import is_due, make_diagnostics_fn
-from jaxssl.evaluate.plots import plot_online_diagnostics, read_metrics
+from jaxssl.evaluate.plots import plot_online_diagnostics
+from jaxssl.run_dir import read_metrics
 from jaxssl.evaluate.report import describe
 from jaxssl.evaluate.run import evaluate_workdir
 from jaxssl.train import pretrain

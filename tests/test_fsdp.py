@@ -5,7 +5,7 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from jaxssl.errors import ConfigError
-from jaxssl.evaluate.plots import read_metrics
+from jaxssl.run_dir import read_metrics
 from jaxssl.train import pretrain
 from jaxssl.parallel.mesh import FSDP_AXIS, FSDP_MIN_SIZE, fsdp_spec, make_mesh
 

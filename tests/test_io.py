@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxssl import io
-from jaxssl.evaluate.plots import read_metrics
+from jaxssl.run_dir import read_metrics
 from jaxssl.train.metrics_log import MetricsWriter
 
 

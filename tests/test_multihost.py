@@ -117,7 +117,7 @@ def _launch(workdir: Path, out: Path, mode: str = 'train') -> None:
 
 def test_two_processes_match_one_process_with_checkpoint_and_resume(tmp_path):
   import jax
-  from jaxssl.evaluate.plots import read_metrics
+  from jaxssl.run_dir import read_metrics
   from jaxssl.train import pretrain
   from jaxssl.train.loop import setup
   from helpers import tiny_arrays, tiny_config
