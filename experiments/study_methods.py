@@ -208,6 +208,9 @@ def main(argv=None):
   claims = check_ordering(scores)
   heading = ('## Study 1 -- every objective, one protocol' if budget.name == 'cpu' else
              f'## Study 1 at budget `{budget.name}`')
+  if args.objectives:  # a chosen subset, beside the whole table
+    heading = (f'## Study 1 at budget `{budget.name}` -- '
+               + ', '.join(NAMES[o] for o in objectives))
   plot(rows, out / 'accuracy.png')
   plot_supervised(supervised, out / 'supervised_curve.png')
   summary = '\n'.join([
