@@ -358,6 +358,17 @@ def test_tico_state_must_match_the_dimension():
 _SMALL_NUM = np.log(1e-45)  # the reference code's mask of the positive in the denominator
 
 
+def _assert_pair_matches_torch(fn, z1, z2, tloss, t1, t2):
+  """fn(z1, z2)'s float64 loss and gradients equal the torch transcription's (`tloss` after
+  `backward()`, leaves t1, t2): value rtol 1e-10, gradients rtol 1e-9 + 1e-12 of the largest."""
+  with jax.enable_x64(True):
+    loss, grads = jax.jit(jax.value_and_grad(lambda a, b: fn(a, b)[0], (0, 1)))(
+        jnp.asarray(z1), jnp.asarray(z2))
+  np.testing.assert_allclose(loss, tloss.item(), rtol=1e-10)
+  for got, want in zip(grads, (t1.grad.numpy(), t2.grad.numpy())):
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("weighted,weight_gradient", [(False, False), (True, False),
                                                       (True, True)])
 def test_dcl_matches_the_reference_code_in_torch(weighted, weight_gradient):
@@ -387,13 +398,9 @@ def test_dcl_matches_the_reference_code_in_torch(weighted, weight_gradient):
   u1, u2 = (torch.nn.functional.normalize(t, dim=1) for t in (t1, t2))
   tloss = 0.5 * (one_way(u1, u2) + one_way(u2, u1))
   tloss.backward()
-  with jax.enable_x64(True):
-    fn = functools.partial(objectives.dcl, weighted=weighted, weight_gradient=weight_gradient)
-    loss, grads = jax.jit(jax.value_and_grad(lambda a, b: fn(a, b)[0], (0, 1)))(
-        jnp.asarray(z1), jnp.asarray(z2))
-  np.testing.assert_allclose(loss, tloss.item(), rtol=1e-10)
-  for got, want in zip(grads, (t1.grad.numpy(), t2.grad.numpy())):
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+  _assert_pair_matches_torch(
+      functools.partial(objectives.dcl, weighted=weighted, weight_gradient=weight_gradient),
+      z1, z2, tloss, t1, t2)
 
 
 def test_dcl_closed_forms():
@@ -446,13 +453,8 @@ def test_alignment_uniformity_matches_wang_isola_torch(alpha, t):
   x, y = (torch.nn.functional.normalize(v, dim=1) for v in (t1, t2))
   tloss = align_loss(x, y) + 0.5 * (uniform_loss(x) + uniform_loss(y))
   tloss.backward()
-  with jax.enable_x64(True):
-    fn = functools.partial(objectives.alignment_uniformity, alpha=alpha, t=t)
-    loss, grads = jax.jit(jax.value_and_grad(lambda a, b: fn(a, b)[0], (0, 1)))(
-        jnp.asarray(z1), jnp.asarray(z2))
-  np.testing.assert_allclose(loss, tloss.item(), rtol=1e-10)
-  for got, want in zip(grads, (t1.grad.numpy(), t2.grad.numpy())):
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+  _assert_pair_matches_torch(
+      functools.partial(objectives.alignment_uniformity, alpha=alpha, t=t), z1, z2, tloss, t1, t2)
 
 
 def test_uniformity_closed_forms():
